@@ -1,0 +1,458 @@
+"""The in-memory unit of work.
+
+Transactions are serialisable: one store-wide lock is held from ``with uow:``
+to its end, which is what SQLite's ``BEGIN IMMEDIATE`` gives too. Every write
+is journalled so that leaving a block without ``commit()`` undoes it exactly.
+The uniqueness rules raise the same domain errors the SQL adapter raises.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+import attrs
+
+from neariq_sms.domain.business import Business, DashboardSession, SmsNumber
+from neariq_sms.domain.consent import ConsentEvent, ConsentRecord
+from neariq_sms.domain.errors import (
+    BusinessConflict,
+    ConsentConflict,
+    DuplicateNumber,
+    IdempotencyConflict,
+    NumberAlreadyProvisioned,
+)
+from neariq_sms.domain.messages import (
+    NEVER_SENT,
+    InboundMessage,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+)
+from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.ports.storage import UnitOfWork
+
+_MISSING: Any = object()
+
+
+class _Store:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.businesses: dict[str, Business] = {}
+        self.numbers: dict[str, SmsNumber] = {}
+        self.consents: dict[tuple[str, PhoneNumber], ConsentRecord] = {}
+        self.events: list[ConsentEvent] = []
+        self.allowances: dict[tuple[str, str], int] = {}
+        self.messages: dict[str, OutboundMessage] = {}
+        self.message_keys: dict[tuple[str, str], str] = {}
+        self.message_sids: dict[str, str] = {}
+        self.inbound: dict[str, InboundMessage] = {}
+        self.inbound_sids: dict[str, str] = {}
+        self.sessions: dict[str, DashboardSession] = {}
+
+
+class _Tx:
+    """One open transaction: the journal of how to undo its writes."""
+
+    def __init__(self, store: _Store) -> None:
+        self.store = store
+        self.undo: list[Callable[[], None]] = []
+
+    def put(self, table: dict[Any, Any], key: object, value: object) -> None:
+        old = table.get(key, _MISSING)
+        self.undo.append(
+            lambda: table.__setitem__(key, old) if old is not _MISSING else table.pop(key)
+        )
+        table[key] = value
+
+    def remove(self, table: dict[Any, Any], key: object) -> None:
+        old = table.pop(key)
+        self.undo.append(lambda: table.__setitem__(key, old))
+
+    def append(self, items: list[Any], values: Sequence[object]) -> None:
+        size = len(items)
+        self.undo.append(lambda: items.__delitem__(slice(size, None)))
+        items.extend(values)
+
+    def rollback(self) -> None:
+        while self.undo:
+            self.undo.pop()()
+
+
+class _Businesses:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx, self._s = tx, tx.store
+
+    def add(self, business: Business) -> None:
+        if business.id in self._s.businesses:
+            raise BusinessConflict(business_id=business.id)
+        self._tx.put(self._s.businesses, business.id, business)
+
+    def get(self, business_id: str) -> Business | None:
+        return self._s.businesses.get(business_id)
+
+    def update(self, business: Business) -> None:
+        if business.id in self._s.businesses:
+            self._tx.put(self._s.businesses, business.id, business)
+
+    def list(self) -> Sequence[Business]:
+        return sorted(self._s.businesses.values(), key=lambda b: (b.created_at, b.id))
+
+
+class _Numbers:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx, self._s = tx, tx.store
+
+    def _holding(self, predicate: Callable[[SmsNumber], bool]) -> SmsNumber | None:
+        return next((n for n in self._s.numbers.values() if n.holds_slot and predicate(n)), None)
+
+    def _check_slots(self, number: SmsNumber) -> None:
+        if not number.holds_slot:
+            return
+        others = [n for n in self._s.numbers.values() if n.holds_slot and n.id != number.id]
+        if any(n.business_id == number.business_id for n in others):
+            raise NumberAlreadyProvisioned(number=number.number.e164)
+        if any(n.number == number.number for n in others):
+            raise DuplicateNumber(number=number.number.e164)
+
+    def add(self, number: SmsNumber) -> None:
+        self._check_slots(number)
+        self._tx.put(self._s.numbers, number.id, number)
+
+    def get(self, number_id: str) -> SmsNumber | None:
+        return self._s.numbers.get(number_id)
+
+    def holding(self, business_id: str) -> SmsNumber | None:
+        return self._holding(lambda n: n.business_id == business_id)
+
+    def holder_of(self, number: PhoneNumber) -> SmsNumber | None:
+        return self._holding(lambda n: n.number == number)
+
+    def update(self, number: SmsNumber) -> None:
+        if number.id in self._s.numbers:
+            self._check_slots(number)
+            self._tx.put(self._s.numbers, number.id, number)
+
+    def delete(self, number_id: str) -> None:
+        if number_id in self._s.numbers:
+            self._tx.remove(self._s.numbers, number_id)
+
+    def history(self, business_id: str) -> Sequence[SmsNumber]:
+        rows = [n for n in self._s.numbers.values() if n.business_id == business_id]
+        return sorted(rows, key=lambda n: (n.created_at, n.id))
+
+
+class _Consents:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx, self._s = tx, tx.store
+
+    def get(
+        self, business_id: str, phone: PhoneNumber, *, for_update: bool = False
+    ) -> ConsentRecord | None:
+        return self._s.consents.get((business_id, phone))
+
+    def get_many(
+        self, business_id: str, phones: Collection[PhoneNumber]
+    ) -> Mapping[PhoneNumber, ConsentRecord]:
+        found = ((p, self._s.consents.get((business_id, p))) for p in phones)
+        return {p: r for p, r in found if r is not None}
+
+    def add_many(self, records: Sequence[ConsentRecord]) -> None:
+        keys = [(r.business_id, r.phone) for r in records]
+        if len(set(keys)) != len(keys) or any(k in self._s.consents for k in keys):
+            raise ConsentConflict()
+        for key, record in zip(keys, records, strict=True):
+            self._tx.put(self._s.consents, key, record)
+
+    def update_many(self, records: Sequence[ConsentRecord]) -> None:
+        for record in records:
+            key = (record.business_id, record.phone)
+            if key in self._s.consents:
+                self._tx.put(self._s.consents, key, record)
+
+    def append_events(self, events: Sequence[ConsentEvent]) -> None:
+        self._tx.append(self._s.events, events)
+
+    def events(self, business_id: str, phone: PhoneNumber) -> Sequence[ConsentEvent]:
+        return [e for e in self._s.events if e.business_id == business_id and e.phone == phone]
+
+    def page(
+        self, business_id: str, *, after: tuple[datetime, str] | None, limit: int
+    ) -> Sequence[ConsentRecord]:
+        rows = sorted(
+            (r for (b, _), r in self._s.consents.items() if b == business_id),
+            key=lambda r: (r.updated_at, r.phone.e164),
+            reverse=True,
+        )
+        if after is not None:
+            rows = [r for r in rows if (r.updated_at, r.phone.e164) < after]
+        return rows[:limit]
+
+    def iterate(self, business_id: str) -> Iterator[ConsentRecord]:
+        rows = [r for (b, _), r in self._s.consents.items() if b == business_id]
+        yield from sorted(rows, key=lambda r: r.phone.e164)
+
+
+class _Allowances:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx, self._s = tx, tx.store
+
+    def used(self, business_id: str, period: str) -> int:
+        return self._s.allowances.get((business_id, period), 0)
+
+    def try_consume(self, business_id: str, period: str, units: int, limit: int) -> bool:
+        used = self.used(business_id, period)
+        if used + units > limit:
+            return False
+        self._tx.put(self._s.allowances, (business_id, period), used + units)
+        return True
+
+    def give_back(self, business_id: str, period: str, units: int) -> None:
+        used = self.used(business_id, period)
+        if units > used:
+            raise ValueError("cannot give back more units than were used")  # the CHECK of SQL
+        self._tx.put(self._s.allowances, (business_id, period), used - units)
+
+
+class _Messages:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx, self._s = tx, tx.store
+
+    def add(self, message: OutboundMessage) -> None:
+        key = message.idempotency_key
+        if key is not None and (message.business_id, key) in self._s.message_keys:
+            raise IdempotencyConflict(key=key)
+        if message.id in self._s.messages:
+            raise ValueError(f"duplicate message id {message.id}")
+        self._tx.put(self._s.messages, message.id, message)
+        if key is not None:
+            self._tx.put(self._s.message_keys, (message.business_id, key), message.id)
+        if message.provider_sid is not None:
+            self._tx.put(self._s.message_sids, message.provider_sid, message.id)
+
+    def get(self, message_id: str) -> OutboundMessage | None:
+        return self._s.messages.get(message_id)
+
+    def by_idempotency_key(self, business_id: str, key: str) -> OutboundMessage | None:
+        message_id = self._s.message_keys.get((business_id, key))
+        return None if message_id is None else self._s.messages[message_id]
+
+    def by_provider_sid(self, provider_sid: str) -> OutboundMessage | None:
+        message_id = self._s.message_sids.get(provider_sid)
+        return None if message_id is None else self._s.messages[message_id]
+
+    def transition(
+        self,
+        message_id: str,
+        *,
+        allowed_from: Collection[MessageStatus],
+        to: MessageStatus,
+        now: datetime,
+        provider_sid: str | None = None,
+        error_code: int | None = None,
+        units: int | None = None,
+    ) -> OutboundMessage | None:
+        current = self._s.messages.get(message_id)
+        if current is None or current.status not in allowed_from:
+            return None
+        updated = attrs.evolve(
+            current,
+            status=to,
+            updated_at=now,
+            provider_sid=current.provider_sid if provider_sid is None else provider_sid,
+            error_code=current.error_code if error_code is None else error_code,
+            units=current.units if units is None else units,
+        )
+        self._tx.put(self._s.messages, message_id, updated)
+        if provider_sid is not None:
+            self._tx.put(self._s.message_sids, provider_sid, message_id)
+        return updated
+
+    def latest_review_request_at(self, business_id: str, to: PhoneNumber) -> datetime | None:
+        times = [
+            m.created_at
+            for m in self._s.messages.values()
+            if m.business_id == business_id
+            and m.to == to
+            and m.kind is MessageKind.REVIEW_REQUEST
+            and m.status not in NEVER_SENT
+        ]
+        return max(times, default=None)
+
+    def due(self, now: datetime, limit: int) -> Sequence[OutboundMessage]:
+        rows = [
+            m
+            for m in self._s.messages.values()
+            if m.status is MessageStatus.SCHEDULED and m.send_at is not None and m.send_at <= now
+        ]
+        return sorted(rows, key=lambda m: (m.send_at or now, m.id))[:limit]
+
+    def scheduled_for(self, business_id: str) -> Sequence[OutboundMessage]:
+        return [
+            m
+            for m in self._s.messages.values()
+            if m.business_id == business_id and m.status is MessageStatus.SCHEDULED
+        ]
+
+    def for_recipient(
+        self,
+        business_id: str,
+        phone: PhoneNumber,
+        *,
+        before: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Sequence[OutboundMessage]:
+        rows = sorted(
+            (
+                m
+                for m in self._s.messages.values()
+                if m.business_id == business_id and m.to == phone
+            ),
+            key=lambda m: (m.created_at, m.id),
+            reverse=True,
+        )
+        if before is not None:
+            rows = [m for m in rows if (m.created_at, m.id) < before]
+        return rows[:limit]
+
+    def for_business(self, business_id: str) -> Sequence[OutboundMessage]:
+        rows = [m for m in self._s.messages.values() if m.business_id == business_id]
+        return sorted(rows, key=lambda m: (m.created_at, m.id))
+
+
+class _Inbound:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx, self._s = tx, tx.store
+
+    def add(self, message: InboundMessage) -> bool:
+        sid = message.provider_sid
+        if sid is not None and sid in self._s.inbound_sids:
+            return False
+        self._tx.put(self._s.inbound, message.id, message)
+        if sid is not None:
+            self._tx.put(self._s.inbound_sids, sid, message.id)
+        return True
+
+    def for_sender(
+        self,
+        business_id: str,
+        phone: PhoneNumber,
+        *,
+        before: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Sequence[InboundMessage]:
+        rows = sorted(
+            (
+                m
+                for m in self._s.inbound.values()
+                if m.business_id == business_id and m.from_ == phone
+            ),
+            key=lambda m: (m.received_at, m.id),
+            reverse=True,
+        )
+        if before is not None:
+            rows = [m for m in rows if (m.received_at, m.id) < before]
+        return rows[:limit]
+
+
+class _Sessions:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx, self._s = tx, tx.store
+
+    def add(self, session: DashboardSession) -> None:
+        self._tx.put(self._s.sessions, session.token_hash, session)
+
+    def get(self, token_hash: str) -> DashboardSession | None:
+        return self._s.sessions.get(token_hash)
+
+    def delete(self, token_hash: str) -> None:
+        if token_hash in self._s.sessions:
+            self._tx.remove(self._s.sessions, token_hash)
+
+
+class _Open:
+    """The repositories of one open transaction."""
+
+    def __init__(self, store: _Store) -> None:
+        self.tx = _Tx(store)
+        self.businesses = _Businesses(self.tx)
+        self.numbers = _Numbers(self.tx)
+        self.consents = _Consents(self.tx)
+        self.allowances = _Allowances(self.tx)
+        self.messages = _Messages(self.tx)
+        self.inbound = _Inbound(self.tx)
+        self.sessions = _Sessions(self.tx)
+
+
+class InMemoryUnitOfWork:
+    """A unit of work over process memory. Share one instance between threads."""
+
+    def __init__(self) -> None:
+        self._store = _Store()
+        self._local = threading.local()
+
+    def _open(self) -> _Open:
+        current: _Open | None = getattr(self._local, "open", None)
+        if current is None:
+            raise RuntimeError("repositories are reachable only inside 'with uow:'")
+        return current
+
+    def __enter__(self) -> Self:
+        if getattr(self._local, "open", None) is not None:
+            raise RuntimeError("this thread already has an open unit of work")
+        self._store.lock.acquire()
+        self._local.open = _Open(self._store)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self._open().tx.rollback()
+        finally:
+            self._local.open = None
+            self._store.lock.release()
+
+    def commit(self) -> None:
+        self._open().tx.undo.clear()
+
+    def rollback(self) -> None:
+        self._open().tx.rollback()
+
+    @property
+    def businesses(self) -> _Businesses:
+        return self._open().businesses
+
+    @property
+    def numbers(self) -> _Numbers:
+        return self._open().numbers
+
+    @property
+    def consents(self) -> _Consents:
+        return self._open().consents
+
+    @property
+    def allowances(self) -> _Allowances:
+        return self._open().allowances
+
+    @property
+    def messages(self) -> _Messages:
+        return self._open().messages
+
+    @property
+    def inbound(self) -> _Inbound:
+        return self._open().inbound
+
+    @property
+    def sessions(self) -> _Sessions:
+        return self._open().sessions
+
+
+def _conforms(uow: InMemoryUnitOfWork) -> UnitOfWork:
+    return uow  # mypy proves the adapter satisfies the port

@@ -1,0 +1,122 @@
+"""Outbound and inbound messages and the forward-only status order."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import attrs
+
+from neariq_sms.domain.phone import PhoneNumber
+
+
+class MessageStatus(enum.Enum):
+    """Outbound status. ``scheduled`` and ``submitting`` are ours; the rest are Twilio's."""
+
+    SCHEDULED = "scheduled"
+    SUBMITTING = "submitting"
+    ACCEPTED = "accepted"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    @property
+    def terminal(self) -> bool:
+        return self.rank == _TERMINAL_RANK
+
+    def can_move_to(self, new: MessageStatus) -> bool:
+        """Forward only: a late ``sent`` never overwrites ``delivered``."""
+        return new.rank > self.rank
+
+    def earlier(self) -> frozenset[MessageStatus]:
+        """Every status a message may be in for it to move to this one."""
+        return frozenset(s for s in MessageStatus if s.rank < self.rank)
+
+    @classmethod
+    def from_provider(cls, raw: str) -> MessageStatus | None:
+        """Map a provider status string; ``None`` for ones we do not track."""
+        try:
+            status = cls(raw.strip().lower())
+        except ValueError:
+            return None
+        return None if status in (cls.SCHEDULED, cls.SUBMITTING) else status
+
+
+_TERMINAL_RANK = 5
+_RANK = {
+    MessageStatus.SCHEDULED: 0,
+    MessageStatus.SUBMITTING: 1,
+    MessageStatus.ACCEPTED: 2,
+    MessageStatus.QUEUED: 2,
+    MessageStatus.SENDING: 3,
+    MessageStatus.SENT: 4,
+    MessageStatus.DELIVERED: _TERMINAL_RANK,
+    MessageStatus.UNDELIVERED: _TERMINAL_RANK,
+    MessageStatus.FAILED: _TERMINAL_RANK,
+    MessageStatus.CANCELED: _TERMINAL_RANK,
+}
+
+#: Statuses that mean the customer never got the message: they do not count
+#: for the review cooldown.
+NEVER_SENT = frozenset({MessageStatus.FAILED, MessageStatus.CANCELED})
+
+
+class MessageKind(enum.Enum):
+    REVIEW_REQUEST = "review_request"
+    REPLY = "reply"
+
+
+@attrs.frozen
+class OutboundMessage:
+    """A message we send (or will send, or tried to send).
+
+    ``units`` is what it holds of the allowance of ``period``: its segments
+    while reserved or accepted, 0 once given back.
+    """
+
+    id: str
+    business_id: str
+    to: PhoneNumber
+    from_: PhoneNumber
+    body: str
+    segments: int
+    units: int
+    period: str
+    status: MessageStatus
+    created_at: datetime
+    kind: MessageKind = MessageKind.REVIEW_REQUEST
+    idempotency_key: str | None = None
+    send_at: datetime | None = None
+    provider_sid: str | None = None
+    error_code: int | None = None
+    updated_at: datetime | None = None
+
+
+@attrs.frozen
+class InboundMessage:
+    """A message a customer sent to a business number."""
+
+    id: str
+    business_id: str
+    from_: PhoneNumber
+    to: PhoneNumber
+    body: str
+    received_at: datetime
+    provider_sid: str | None = None
+    keyword: str | None = None
+
+
+@attrs.frozen
+class SentMessage:
+    """The provider's answer to a send."""
+
+    provider_sid: str
+    status: MessageStatus

@@ -1,0 +1,74 @@
+"""Plans, ordered tiers, and the policy values a deployment can configure."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from datetime import timedelta
+from types import MappingProxyType
+
+import attrs
+
+from neariq_sms.domain.errors import InvalidField
+from neariq_sms.domain.quiet_hours import QuietHours
+
+
+class Plan(enum.Enum):
+    """Subscription tiers, lowest first."""
+
+    FREE = "free"
+    STARTER = "starter"
+    GROWTH = "growth"
+    PRO = "pro"
+    ENTERPRISE = "enterprise"
+
+    @property
+    def rank(self) -> int:
+        return _PLAN_ORDER.index(self)
+
+    @property
+    def includes_sms(self) -> bool:
+        """SMS search, provision and send need Growth or higher."""
+        return self.rank >= Plan.GROWTH.rank
+
+    @classmethod
+    def parse(cls, raw: object, *, field: str = "plan") -> Plan:
+        if isinstance(raw, str):
+            try:
+                return cls(raw.strip().lower())
+            except ValueError:
+                pass
+        names = ", ".join(p.value for p in cls)
+        raise InvalidField(field, f"must be one of {names}")
+
+
+_PLAN_ORDER = tuple(Plan)
+
+DEFAULT_MONTHLY_ALLOWANCE: Mapping[Plan, int] = MappingProxyType(
+    {Plan.GROWTH: 500, Plan.PRO: 2_000, Plan.ENTERPRISE: 10_000}
+)
+
+
+def _frozen_limits(value: Mapping[Plan, int]) -> Mapping[Plan, int]:
+    return MappingProxyType(dict(value))
+
+
+@attrs.frozen
+class Policy:
+    """Deployment-wide rules: allowances, cooldown, quiet hours, default region."""
+
+    monthly_allowance: Mapping[Plan, int] = attrs.field(
+        default=DEFAULT_MONTHLY_ALLOWANCE, converter=_frozen_limits
+    )
+    review_cooldown: timedelta = timedelta(days=30)
+    quiet_hours: QuietHours | None = attrs.field(factory=QuietHours)
+    default_region: str = "US"
+
+    def allowance_for(self, plan: Plan) -> int:
+        """Monthly limit in segments; 0 for plans without SMS."""
+        if not plan.includes_sms:
+            return 0
+        return self.monthly_allowance.get(plan, 0)
+
+
+DEFAULT_POLICY = Policy()

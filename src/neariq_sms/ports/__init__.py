@@ -1,0 +1,27 @@
+"""The interfaces the use cases need. Adapters implement them; nothing here does I/O."""
+
+from neariq_sms.ports.clock import Clock
+from neariq_sms.ports.storage import (
+    AllowanceRepository,
+    BusinessRepository,
+    ConsentRepository,
+    InboundRepository,
+    MessageRepository,
+    NumberRepository,
+    SessionRepository,
+    UnitOfWork,
+)
+from neariq_sms.ports.telephony import TelephonyProvider
+
+__all__ = [
+    "AllowanceRepository",
+    "BusinessRepository",
+    "Clock",
+    "ConsentRepository",
+    "InboundRepository",
+    "MessageRepository",
+    "NumberRepository",
+    "SessionRepository",
+    "TelephonyProvider",
+    "UnitOfWork",
+]

@@ -1,0 +1,285 @@
+"""The storage port: a unit of work and its repositories.
+
+Every invariant the use cases rely on across processes is stated here as a
+repository contract, so that a database can keep it with constraints and
+single conditional statements. The in-memory adapter raises the very same
+errors the SQL adapter does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from neariq_sms.domain.business import Business, DashboardSession, SmsNumber
+from neariq_sms.domain.consent import ConsentEvent, ConsentRecord
+from neariq_sms.domain.messages import InboundMessage, MessageStatus, OutboundMessage
+from neariq_sms.domain.phone import PhoneNumber
+
+
+class BusinessRepository(Protocol):
+    def add(self, business: Business) -> None:
+        """Store a new business. Raises ``BusinessConflict`` if the id exists."""
+        ...
+
+    def get(self, business_id: str) -> Business | None:
+        """The business, active or not, or ``None``."""
+        ...
+
+    def update(self, business: Business) -> None:
+        """Overwrite a stored business (plan, activity, settings)."""
+        ...
+
+    def list(self) -> Sequence[Business]:
+        """Every business, oldest first."""
+        ...
+
+
+class NumberRepository(Protocol):
+    def add(self, number: SmsNumber) -> None:
+        """Store a number row.
+
+        While a row is ``pending`` or ``active`` it holds two slots, which
+        storage enforces: the business's one number, and the number's one
+        business. Raises ``NumberAlreadyProvisioned`` when the business already
+        holds a number, else ``DuplicateNumber`` when another business holds
+        this one. Released rows hold nothing and are kept as history.
+        """
+        ...
+
+    def get(self, number_id: str) -> SmsNumber | None: ...
+
+    def holding(self, business_id: str) -> SmsNumber | None:
+        """The business's pending or active number, if any."""
+        ...
+
+    def holder_of(self, number: PhoneNumber) -> SmsNumber | None:
+        """The pending or active row of this number, whichever business holds it."""
+        ...
+
+    def update(self, number: SmsNumber) -> None:
+        """Overwrite a row (activate with its provider sid, or mark released)."""
+        ...
+
+    def delete(self, number_id: str) -> None:
+        """Drop a pending claim whose purchase did not happen."""
+        ...
+
+    def history(self, business_id: str) -> Sequence[SmsNumber]:
+        """Every row of the business, oldest first."""
+        ...
+
+
+class ConsentRepository(Protocol):
+    def get(
+        self, business_id: str, phone: PhoneNumber, *, for_update: bool = False
+    ) -> ConsentRecord | None:
+        """The record for (business, phone).
+
+        With ``for_update`` the row is locked until the transaction ends, so
+        that rules read from it (consent, cooldown) cannot race a concurrent
+        send to the same recipient.
+        """
+        ...
+
+    def get_many(
+        self, business_id: str, phones: Collection[PhoneNumber]
+    ) -> Mapping[PhoneNumber, ConsentRecord]:
+        """The records that exist among ``phones`` (for batched imports)."""
+        ...
+
+    def add_many(self, records: Sequence[ConsentRecord]) -> None:
+        """Insert new records. Raises ``ConsentConflict`` if one already exists."""
+        ...
+
+    def update_many(self, records: Sequence[ConsentRecord]) -> None:
+        """Overwrite existing records."""
+        ...
+
+    def append_events(self, events: Sequence[ConsentEvent]) -> None:
+        """Append to the audit trail (never updated, never deleted)."""
+        ...
+
+    def events(self, business_id: str, phone: PhoneNumber) -> Sequence[ConsentEvent]:
+        """The audit trail of one record, oldest first."""
+        ...
+
+    def page(
+        self, business_id: str, *, after: tuple[datetime, str] | None, limit: int
+    ) -> Sequence[ConsentRecord]:
+        """Records newest change first, ordered by (updated_at, phone) descending,
+        strictly after the cursor key ``after`` when given."""
+        ...
+
+    def iterate(self, business_id: str) -> Iterator[ConsentRecord]:
+        """Every record of the business, in phone order (for exports)."""
+        ...
+
+
+class AllowanceRepository(Protocol):
+    def used(self, business_id: str, period: str) -> int:
+        """Segments used in the period (``YYYY-MM``); 0 when nothing was used."""
+        ...
+
+    def try_consume(self, business_id: str, period: str, units: int, limit: int) -> bool:
+        """Add ``units`` to the period's use if and only if the result stays <= ``limit``.
+
+        One atomic step: many concurrent workers never push use past the limit.
+        """
+        ...
+
+    def give_back(self, business_id: str, period: str, units: int) -> None:
+        """Return units consumed earlier in the same period."""
+        ...
+
+
+class MessageRepository(Protocol):
+    def add(self, message: OutboundMessage) -> None:
+        """Store a new message. Raises ``IdempotencyConflict`` when its
+        (business, idempotency key) is taken."""
+        ...
+
+    def get(self, message_id: str) -> OutboundMessage | None: ...
+
+    def by_idempotency_key(self, business_id: str, key: str) -> OutboundMessage | None: ...
+
+    def by_provider_sid(self, provider_sid: str) -> OutboundMessage | None: ...
+
+    def transition(
+        self,
+        message_id: str,
+        *,
+        allowed_from: Collection[MessageStatus],
+        to: MessageStatus,
+        now: datetime,
+        provider_sid: str | None = None,
+        error_code: int | None = None,
+        units: int | None = None,
+    ) -> OutboundMessage | None:
+        """Move a message to ``to`` if and only if its status is in ``allowed_from``.
+
+        One conditional statement, so concurrent callers cannot both win: the
+        base of forward-only statuses and of claiming scheduled messages.
+        ``provider_sid``, ``error_code`` and ``units`` are written when not
+        ``None``. Returns the updated message, or ``None`` when nothing moved.
+        """
+        ...
+
+    def latest_review_request_at(self, business_id: str, to: PhoneNumber) -> datetime | None:
+        """When the business last asked this recipient for a review, not
+        counting messages that never went out (failed, canceled)."""
+        ...
+
+    def due(self, now: datetime, limit: int) -> Sequence[OutboundMessage]:
+        """Scheduled messages whose ``send_at`` has come, oldest first."""
+        ...
+
+    def scheduled_for(self, business_id: str) -> Sequence[OutboundMessage]:
+        """The business's messages still scheduled."""
+        ...
+
+    def for_recipient(
+        self,
+        business_id: str,
+        phone: PhoneNumber,
+        *,
+        before: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Sequence[OutboundMessage]:
+        """Messages to one phone, newest first by (created_at, id), strictly
+        before the cursor key when given."""
+        ...
+
+    def for_business(self, business_id: str) -> Sequence[OutboundMessage]:
+        """Every message of the business, oldest first (audits and tests)."""
+        ...
+
+
+class InboundRepository(Protocol):
+    def add(self, message: InboundMessage) -> bool:
+        """Store an inbound message; ``False`` (and nothing stored) when its
+        provider sid was stored before — providers redeliver webhooks."""
+        ...
+
+    def for_sender(
+        self,
+        business_id: str,
+        phone: PhoneNumber,
+        *,
+        before: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Sequence[InboundMessage]:
+        """Messages from one phone, newest first by (received_at, id)."""
+        ...
+
+
+class SessionRepository(Protocol):
+    def add(self, session: DashboardSession) -> None: ...
+
+    def get(self, token_hash: str) -> DashboardSession | None: ...
+
+    def delete(self, token_hash: str) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """The transaction boundary of a use case.
+
+    ``with uow:`` begins a transaction; leaving the block rolls back whatever
+    was not committed with :meth:`commit`. Repositories are reachable only
+    inside the block. One instance may be shared by many threads: each thread
+    has its own transaction. A use case may open several blocks in a row (a
+    send commits before it calls the provider).
+    """
+
+    @property
+    def businesses(self) -> BusinessRepository: ...
+
+    @property
+    def numbers(self) -> NumberRepository: ...
+
+    @property
+    def consents(self) -> ConsentRepository: ...
+
+    @property
+    def allowances(self) -> AllowanceRepository: ...
+
+    @property
+    def messages(self) -> MessageRepository: ...
+
+    @property
+    def inbound(self) -> InboundRepository: ...
+
+    @property
+    def sessions(self) -> SessionRepository: ...
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None:
+        """Make the block's changes durable. A conflict found only now raises
+        the same domain error the repository method would have."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard the block's changes so far; the block stays open."""
+        ...
+
+
+__all__ = [
+    "AllowanceRepository",
+    "BusinessRepository",
+    "ConsentRepository",
+    "InboundRepository",
+    "MessageRepository",
+    "NumberRepository",
+    "SessionRepository",
+    "UnitOfWork",
+]

@@ -1,0 +1,77 @@
+"""Use cases: one plain function per operation, dependencies passed by keyword."""
+
+from neariq_sms.usecases.business import (
+    change_plan,
+    create_business,
+    deactivate_business,
+    list_businesses,
+)
+from neariq_sms.usecases.consent import (
+    ConsentRow,
+    ImportReport,
+    Page,
+    RejectedRow,
+    consent_history,
+    export_consents,
+    get_consent,
+    import_consents,
+    list_consents,
+    opt_in,
+    opt_out,
+    record_consent,
+)
+from neariq_sms.usecases.inbound import (
+    ConversationItem,
+    InboundResult,
+    handle_inbound_message,
+    list_conversation,
+)
+from neariq_sms.usecases.numbers import (
+    ProvisionResult,
+    SmsStatus,
+    get_status,
+    provision_number,
+    release_number,
+    search_numbers,
+)
+from neariq_sms.usecases.sending import (
+    DispatchReport,
+    SendResult,
+    dispatch_due,
+    handle_status_callback,
+    send_review_request,
+)
+
+__all__ = [
+    "ConsentRow",
+    "ConversationItem",
+    "DispatchReport",
+    "ImportReport",
+    "InboundResult",
+    "Page",
+    "ProvisionResult",
+    "RejectedRow",
+    "SendResult",
+    "SmsStatus",
+    "change_plan",
+    "consent_history",
+    "create_business",
+    "deactivate_business",
+    "dispatch_due",
+    "export_consents",
+    "get_consent",
+    "get_status",
+    "handle_inbound_message",
+    "handle_status_callback",
+    "import_consents",
+    "list_businesses",
+    "list_consents",
+    "list_conversation",
+    "opt_in",
+    "opt_out",
+    "provision_number",
+    "record_consent",
+    "release_number",
+    "search_numbers",
+    "send_review_request",
+]

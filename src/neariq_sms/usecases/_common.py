@@ -1,0 +1,169 @@
+"""Checks and helpers shared by the use cases."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+from datetime import UTC, datetime
+
+from neariq_sms.domain.business import Business
+from neariq_sms.domain.consent import ConsentEvent, ConsentEventKind, ConsentRecord
+from neariq_sms.domain.errors import (
+    BusinessNotFound,
+    InvalidField,
+    MissingField,
+    PlanRequired,
+    SmsNotConfigured,
+)
+from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.ports.storage import UnitOfWork
+from neariq_sms.ports.telephony import TelephonyProvider
+
+log = logging.getLogger("neariq_sms")
+
+
+def mask(phone: PhoneNumber | str) -> str:
+    """A phone number fit for logs: country code and last two digits."""
+    text = str(phone)
+    return text[:2] + "*" * max(len(text) - 4, 0) + text[-2:]
+
+
+def active_business(uow: UnitOfWork, business_id: str) -> Business:
+    """Inside an open unit of work: the business, or ``BusinessNotFound``."""
+    business = uow.businesses.get(business_id) if isinstance(business_id, str) else None
+    if business is None or not business.active:
+        raise BusinessNotFound(business_id=str(business_id))
+    return business
+
+
+def load_business(uow: UnitOfWork, business_id: str) -> Business:
+    with uow:
+        return active_business(uow, business_id)
+
+
+def require_configured(telephony: TelephonyProvider) -> None:
+    if not telephony.configured:
+        raise SmsNotConfigured()
+
+
+def require_sms_plan(business: Business) -> None:
+    if not business.plan.includes_sms:
+        raise PlanRequired(plan=business.plan.value)
+
+
+def require_text(raw: object, field: str) -> str:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise MissingField(field)
+    if not isinstance(raw, str):
+        raise InvalidField(field, "must be a string")
+    return raw
+
+
+def parse_phone(raw: object, *, field: str, region: str) -> PhoneNumber:
+    return PhoneNumber.parse(require_text(raw, field), region=region, field=field)
+
+
+def check_aware(value: datetime, field: str) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidField(field, "must carry a time zone")
+    return value.astimezone(UTC)
+
+
+def encode_cursor(at: datetime, key: str) -> str:
+    raw = json.dumps([at.isoformat(), key]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
+    if cursor is None or cursor == "":
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        at_text, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        at = datetime.fromisoformat(at_text)
+        if not isinstance(key, str) or at.tzinfo is None:
+            raise ValueError(cursor)
+    except (ValueError, TypeError, binascii.Error, UnicodeError):
+        raise InvalidField("cursor", "not a cursor this API returned") from None
+    return at, key
+
+
+def check_limit(raw: object, *, default: int, maximum: int, field: str = "limit") -> int:
+    if raw is None:
+        return default
+    if isinstance(raw, str) and raw.strip().isdigit():
+        raw = int(raw.strip())
+    if not isinstance(raw, int) or isinstance(raw, bool) or not 1 <= raw <= maximum:
+        raise InvalidField(field, f"must be a whole number from 1 to {maximum}")
+    return raw
+
+
+def store_opt_out(
+    uow: UnitOfWork, business_id: str, phone: PhoneNumber, *, source: str, now: datetime
+) -> ConsentRecord:
+    """Inside an open unit of work: record an opt-out, creating the record if needed.
+
+    A phone that opts out without ever consenting gets a record all the same,
+    so no later import or consent write can message it.
+    """
+    record = uow.consents.get(business_id, phone, for_update=True)
+    if record is not None and record.opted_out:
+        return record
+    if record is None:
+        record = ConsentRecord(
+            business_id=business_id,
+            phone=phone,
+            source=source,
+            consented_at=None,
+            updated_at=now,
+            opted_out_at=now,
+            opt_out_source=source,
+        )
+        uow.consents.add_many([record])
+    else:
+        record = record.opt_out(source=source, now=now)
+        uow.consents.update_many([record])
+    uow.consents.append_events(
+        [ConsentEvent(business_id, phone, ConsentEventKind.OPTED_OUT, source, now)]
+    )
+    log.info("opt-out recorded business=%s phone=%s source=%s", business_id, mask(phone), source)
+    return record
+
+
+def store_opt_in(
+    uow: UnitOfWork, business_id: str, phone: PhoneNumber, *, source: str, now: datetime
+) -> ConsentRecord:
+    """Inside an open unit of work: an explicit (re-)subscribe, newer than any opt-out."""
+    record = uow.consents.get(business_id, phone, for_update=True)
+    if record is None:
+        record = ConsentRecord(
+            business_id=business_id, phone=phone, source=source, consented_at=now, updated_at=now
+        )
+        uow.consents.add_many([record])
+    else:
+        record = record.opt_in(source=source, now=now)
+        uow.consents.update_many([record])
+    uow.consents.append_events(
+        [ConsentEvent(business_id, phone, ConsentEventKind.OPTED_IN, source, now)]
+    )
+    return record
+
+
+__all__ = [
+    "active_business",
+    "check_aware",
+    "check_limit",
+    "decode_cursor",
+    "encode_cursor",
+    "load_business",
+    "log",
+    "mask",
+    "parse_phone",
+    "require_configured",
+    "require_sms_plan",
+    "require_text",
+    "store_opt_in",
+    "store_opt_out",
+]

@@ -1,0 +1,391 @@
+"""Consent records: write, opt out, opt in, bulk import, read."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime, time
+from itertools import islice
+from typing import Generic, TypeVar
+
+import attrs
+
+from neariq_sms.domain.consent import (
+    ConsentEvent,
+    ConsentEventKind,
+    ConsentRecord,
+    validate_source,
+)
+from neariq_sms.domain.errors import (
+    ConsentConflict,
+    InvalidField,
+    RecipientOptedOut,
+    SmsError,
+)
+from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
+from neariq_sms.ports.clock import Clock
+from neariq_sms.ports.storage import UnitOfWork
+from neariq_sms.usecases._common import (
+    active_business,
+    check_aware,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    load_business,
+    parse_phone,
+    store_opt_in,
+    store_opt_out,
+)
+
+DEFAULT_PAGE = 50
+T = TypeVar("T")
+MAX_PAGE = 200
+
+
+@attrs.frozen
+class Page(Generic[T]):
+    """One page of a listing; ``next_cursor`` is ``None`` on the last page."""
+
+    items: Sequence[T]
+    next_cursor: str | None
+
+
+def parse_timestamp(raw: object, *, field: str = "consentedAt") -> datetime | None:
+    """ISO-8601 text or an aware datetime; a date alone means midnight UTC,
+    a time without zone means UTC (what spreadsheets export). ``None`` stays."""
+    if raw is None or raw == "":
+        return None
+    if isinstance(raw, datetime):
+        return check_aware(raw, field)
+    if not isinstance(raw, str):
+        raise InvalidField(field, "must be an ISO-8601 timestamp")
+    try:
+        value = datetime.fromisoformat(raw.strip())
+    except ValueError:
+        raise InvalidField(field, "must be an ISO-8601 timestamp") from None
+    if len(raw.strip()) == 10:
+        value = datetime.combine(value.date(), time(0), tzinfo=UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _not_future(value: datetime | None, now: datetime, field: str) -> datetime:
+    if value is None:
+        return now
+    if value > now:
+        raise InvalidField(field, "must not be in the future")
+    return value
+
+
+def record_consent(
+    business_id: str,
+    phone: object,
+    source: object,
+    consented_at: object = None,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    policy: Policy = DEFAULT_POLICY,
+) -> ConsentRecord:
+    """Record that a customer agreed to receive messages.
+
+    ``consented_at`` defaults to now and may not lie in the future. Writing
+    an older consent than the stored one changes nothing (idempotent). An
+    opt-out is never lifted here: only :func:`opt_in` or the customer's
+    START keyword does that.
+
+    Raises:
+        BusinessNotFound, MissingField, InvalidPhone, InvalidField, RecipientOptedOut.
+    """
+    now = clock.now()
+    business = load_business(uow, business_id)
+    number = parse_phone(phone, field="phone", region=policy.default_region)
+    slug = validate_source(source)
+    at = _not_future(parse_timestamp(consented_at), now, "consentedAt")
+    for attempt in range(2):
+        try:
+            with uow:
+                existing = uow.consents.get(business.id, number, for_update=True)
+                if existing is not None and existing.opted_out:
+                    raise RecipientOptedOut()
+                if (
+                    existing is not None
+                    and existing.consented_at is not None
+                    and existing.consented_at >= at
+                ):
+                    return existing
+                record = ConsentRecord(
+                    business_id=business.id,
+                    phone=number,
+                    source=slug,
+                    consented_at=at,
+                    updated_at=now,
+                )
+                if existing is None:
+                    uow.consents.add_many([record])
+                else:
+                    uow.consents.update_many([record])
+                uow.consents.append_events(
+                    [ConsentEvent(business.id, number, ConsentEventKind.CONSENTED, slug, now)]
+                )
+                uow.commit()
+                return record
+        except ConsentConflict:
+            if attempt:  # pragma: no cover - a second conflict would need a deleted row
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def opt_out(
+    business_id: str,
+    phone: object,
+    source: object = "api",
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    policy: Policy = DEFAULT_POLICY,
+) -> ConsentRecord:
+    """Record an opt-out; it takes effect for every later send at once.
+
+    Idempotent: opting out twice keeps the first opt-out. A phone without a
+    record gets one, opted out, so no later consent write can message it.
+    """
+    now = clock.now()
+    business = load_business(uow, business_id)
+    number = parse_phone(phone, field="phone", region=policy.default_region)
+    slug = validate_source(source)
+    return _retry_on_conflict(
+        lambda: _tx(uow, lambda: store_opt_out(uow, business.id, number, source=slug, now=now))
+    )
+
+
+def opt_in(
+    business_id: str,
+    phone: object,
+    source: object,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    policy: Policy = DEFAULT_POLICY,
+) -> ConsentRecord:
+    """An explicit re-subscribe: consent now, newer than (and lifting) any opt-out."""
+    now = clock.now()
+    business = load_business(uow, business_id)
+    number = parse_phone(phone, field="phone", region=policy.default_region)
+    slug = validate_source(source)
+    return _retry_on_conflict(
+        lambda: _tx(uow, lambda: store_opt_in(uow, business.id, number, source=slug, now=now))
+    )
+
+
+def _tx(uow: UnitOfWork, work: Callable[[], T]) -> T:
+    with uow:
+        result = work()
+        uow.commit()
+        return result
+
+
+def _retry_on_conflict(work: Callable[[], T]) -> T:
+    """Two first writes for one phone race on the unique key: the loser reads the winner's row."""
+    try:
+        return work()
+    except ConsentConflict:
+        return work()
+
+
+def get_consent(
+    business_id: str, phone: object, *, uow: UnitOfWork, policy: Policy = DEFAULT_POLICY
+) -> ConsentRecord | None:
+    """The record for one phone, or ``None``."""
+    business = load_business(uow, business_id)
+    number = parse_phone(phone, field="phone", region=policy.default_region)
+    with uow:
+        return uow.consents.get(business.id, number)
+
+
+def consent_history(
+    business_id: str, phone: object, *, uow: UnitOfWork, policy: Policy = DEFAULT_POLICY
+) -> Sequence[ConsentEvent]:
+    """The audit trail of one phone, oldest first."""
+    business = load_business(uow, business_id)
+    number = parse_phone(phone, field="phone", region=policy.default_region)
+    with uow:
+        return list(uow.consents.events(business.id, number))
+
+
+def list_consents(
+    business_id: str, cursor: str | None = None, limit: object = None, *, uow: UnitOfWork
+) -> Page[ConsentRecord]:
+    """Records of the business, most recently changed first, a page at a time."""
+    after = decode_cursor(cursor)
+    count = check_limit(limit, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+    with uow:
+        active_business(uow, business_id)
+        rows = list(uow.consents.page(business_id, after=after, limit=count + 1))
+    more = len(rows) > count
+    rows = rows[:count]
+    next_cursor = encode_cursor(rows[-1].updated_at, rows[-1].phone.e164) if more else None
+    return Page(rows, next_cursor)
+
+
+def export_consents(business_id: str, *, uow: UnitOfWork) -> Iterator[ConsentRecord]:
+    """Every record of the business, streamed in phone order."""
+    with uow:
+        active_business(uow, business_id)
+        yield from uow.consents.iterate(business_id)
+
+
+# --- bulk import ---------------------------------------------------------------
+
+
+@attrs.frozen
+class ConsentRow:
+    """One input row of an import. ``line`` is for the reject report."""
+
+    line: int
+    phone: object
+    consented_at: object = None
+    source: object = None
+
+
+@attrs.frozen
+class RejectedRow:
+    row: ConsentRow
+    code: str
+    reason: str
+
+
+@attrs.define
+class ImportReport:
+    imported: int = 0
+    updated: int = 0
+    skipped: int = 0
+    rejected: int = 0
+    #: The rejected rows, unless an ``on_reject`` callback took them.
+    rejects: list[RejectedRow] = attrs.Factory(list)
+
+
+def import_consents(
+    business_id: str,
+    rows: Iterable[ConsentRow | Mapping[str, object]],
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    source: str = "import",
+    policy: Policy = DEFAULT_POLICY,
+    batch_size: int = 1000,
+    on_reject: Callable[[RejectedRow], None] | None = None,
+) -> ImportReport:
+    """Import consent rows, streaming, one transaction per batch.
+
+    Each valid row creates a record (``imported``), renews an older consent
+    (``updated``), or changes nothing (``skipped``: the stored consent is as
+    new, or the phone opted out — an import never lifts an opt-out, nor does
+    a later row of the same file). Invalid rows are rejected with a reason and
+    change nothing. Memory stays flat whatever the input size.
+
+    Mapping rows use the keys ``phone``, ``consented_at`` and ``source``.
+    """
+    default_source = validate_source(source)
+    business = load_business(uow, business_id)
+    now = clock.now()
+    report = ImportReport()
+
+    def reject(row: ConsentRow, exc: SmsError) -> None:
+        report.rejected += 1
+        rejected = RejectedRow(row, exc.code, exc.message)
+        if on_reject is not None:
+            on_reject(rejected)
+        else:
+            report.rejects.append(rejected)
+
+    numbered = (
+        r
+        if isinstance(r, ConsentRow)
+        else ConsentRow(i, r.get("phone"), r.get("consented_at"), r.get("source"))
+        for i, r in enumerate(rows, start=1)
+    )
+    while batch := list(islice(numbered, batch_size)):
+        wanted: dict[PhoneNumber, ConsentRecord] = {}
+        for row in batch:
+            try:
+                number = parse_phone(row.phone, field="phone", region=policy.default_region)
+                slug = default_source if row.source in (None, "") else validate_source(row.source)
+                at = _not_future(parse_timestamp(row.consented_at), now, "consented_at")
+            except SmsError as exc:
+                reject(row, exc)
+                continue
+            earlier = wanted.get(number)
+            if earlier is not None:
+                report.skipped += 1
+                if earlier.consented_at is not None and earlier.consented_at >= at:
+                    continue
+            wanted[number] = ConsentRecord(
+                business_id=business.id,
+                phone=number,
+                source=slug,
+                consented_at=at,
+                updated_at=now,
+            )
+        _store_batch(uow, business.id, wanted, now, report)
+    return report
+
+
+def _store_batch(
+    uow: UnitOfWork,
+    business_id: str,
+    wanted: dict[PhoneNumber, ConsentRecord],
+    now: datetime,
+    report: ImportReport,
+) -> None:
+    def store() -> tuple[int, int, int]:
+        with uow:
+            existing = uow.consents.get_many(business_id, list(wanted))
+            new: list[ConsentRecord] = []
+            changed: list[ConsentRecord] = []
+            for number, record in wanted.items():
+                old = existing.get(number)
+                if old is None:
+                    new.append(record)
+                elif old.opted_out or (
+                    old.consented_at is not None
+                    and record.consented_at is not None
+                    and old.consented_at >= record.consented_at
+                ):
+                    continue
+                else:
+                    changed.append(record)
+            uow.consents.add_many(new)
+            uow.consents.update_many(changed)
+            uow.consents.append_events(
+                [
+                    ConsentEvent(business_id, r.phone, ConsentEventKind.CONSENTED, r.source, now)
+                    for r in (*new, *changed)
+                ]
+            )
+            uow.commit()
+        return len(new), len(changed), len(wanted) - len(new) - len(changed)
+
+    # A concurrent writer may create one of the new phones first: the retry sees it.
+    imported, updated, skipped = _retry_on_conflict(store)
+    report.imported += imported
+    report.updated += updated
+    report.skipped += skipped
+
+
+__all__ = [
+    "ConsentRow",
+    "ImportReport",
+    "Page",
+    "RejectedRow",
+    "consent_history",
+    "export_consents",
+    "get_consent",
+    "import_consents",
+    "list_consents",
+    "opt_in",
+    "opt_out",
+    "parse_timestamp",
+    "record_consent",
+]

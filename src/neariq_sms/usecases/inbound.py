@@ -1,0 +1,150 @@
+"""Inbound messages: keywords, CTIA replies, the conversation view."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import attrs
+
+from neariq_sms.domain.business import NumberStatus
+from neariq_sms.domain.errors import InvalidPhone
+from neariq_sms.domain.keywords import Keyword, classify, reply_for
+from neariq_sms.domain.messages import InboundMessage, OutboundMessage
+from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
+from neariq_sms.ports.clock import Clock
+from neariq_sms.ports.storage import UnitOfWork
+from neariq_sms.usecases._common import (
+    active_business,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    log,
+    mask,
+    parse_phone,
+    store_opt_in,
+    store_opt_out,
+)
+from neariq_sms.usecases.consent import DEFAULT_PAGE, MAX_PAGE, Page
+
+MAX_INBOUND_BODY = 1600
+
+
+@attrs.frozen
+class InboundResult:
+    """What became of an inbound message; ``reply`` is the text to answer with, if any."""
+
+    business_id: str | None
+    keyword: Keyword | None
+    reply: str | None
+    duplicate: bool = False
+
+
+def handle_inbound_message(
+    to: str,
+    from_: str,
+    body: str,
+    provider_sid: str | None = None,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    policy: Policy = DEFAULT_POLICY,
+) -> InboundResult:
+    """Take a message a customer sent to a business number.
+
+    The whole message is the keyword: STOP and its synonyms record an opt-out
+    (source ``keyword``) and get one confirmation; START, YES and UNSTOP an
+    opt-in; HELP and INFO the help text. Every message is stored for the
+    conversation view; a message from an unknown sender creates no consent.
+    Redelivery of the same provider sid changes nothing. Messages to numbers
+    no business holds are ignored.
+    """
+    now = clock.now()
+    try:
+        to_number = PhoneNumber.parse(to, region=policy.default_region, field="To")
+        sender = PhoneNumber.parse(from_, region=policy.default_region, field="From")
+    except InvalidPhone:
+        log.info("inbound message with an unparseable number ignored sid=%s", provider_sid)
+        return InboundResult(None, None, None)
+    keyword = classify(body)
+    with uow:
+        number = uow.numbers.holder_of(to_number)
+        business = uow.businesses.get(number.business_id) if number else None
+        if number is None or number.status is not NumberStatus.ACTIVE or business is None:
+            log.info("inbound message to a number no business holds to=%s", to_number)
+            return InboundResult(None, None, None)
+        message = InboundMessage(
+            id=uuid.uuid4().hex,
+            business_id=business.id,
+            from_=sender,
+            to=to_number,
+            body=body[:MAX_INBOUND_BODY],
+            received_at=now,
+            provider_sid=provider_sid or None,
+            keyword=keyword.value if keyword else None,
+        )
+        stored = uow.inbound.add(message)
+        if stored and keyword is Keyword.OPT_OUT:
+            store_opt_out(uow, business.id, sender, source="keyword", now=now)
+        elif stored and keyword is Keyword.OPT_IN:
+            store_opt_in(uow, business.id, sender, source="keyword", now=now)
+        uow.commit()
+    log.info(
+        "inbound message business=%s from=%s keyword=%s duplicate=%s",
+        business.id,
+        mask(sender),
+        keyword.value if keyword else None,
+        not stored,
+    )
+    reply = reply_for(keyword, business.name) if keyword else None
+    return InboundResult(business.id, keyword, reply, duplicate=not stored)
+
+
+@attrs.frozen
+class ConversationItem:
+    """One message of a conversation, either direction."""
+
+    direction: str  # "inbound" or "outbound"
+    at: datetime
+    id: str
+    body: str
+    status: str | None
+
+    @classmethod
+    def of(cls, message: InboundMessage | OutboundMessage) -> ConversationItem:
+        if isinstance(message, InboundMessage):
+            return cls("inbound", message.received_at, message.id, message.body, None)
+        return cls("outbound", message.created_at, message.id, message.body, message.status.value)
+
+
+def list_conversation(
+    business_id: str,
+    phone: object,
+    cursor: str | None = None,
+    limit: object = None,
+    *,
+    uow: UnitOfWork,
+    policy: Policy = DEFAULT_POLICY,
+) -> Page[ConversationItem]:
+    """Messages between the business and one phone, newest first, a page at a time."""
+    number = parse_phone(phone, field="phone", region=policy.default_region)
+    before = decode_cursor(cursor)
+    count = check_limit(limit, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+    with uow:
+        active_business(uow, business_id)
+        outbound = uow.messages.for_recipient(business_id, number, before=before, limit=count + 1)
+        inbound = uow.inbound.for_sender(business_id, number, before=before, limit=count + 1)
+    messages: list[InboundMessage | OutboundMessage] = [*outbound, *inbound]
+    items = sorted(
+        (ConversationItem.of(m) for m in messages),
+        key=lambda item: (item.at, item.id),
+        reverse=True,
+    )
+    more = len(items) > count
+    items = items[:count]
+    next_cursor = encode_cursor(items[-1].at, items[-1].id) if more else None
+    return Page(items, next_cursor)
+
+
+__all__ = ["ConversationItem", "InboundResult", "handle_inbound_message", "list_conversation"]

@@ -1,0 +1,226 @@
+"""The business's SMS number: status, search, provision, release."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import attrs
+
+from neariq_sms.domain.allowance import Allowance, period_of
+from neariq_sms.domain.business import AvailableNumber, Business, NumberStatus, SmsNumber
+from neariq_sms.domain.errors import (
+    DuplicateNumber,
+    InvalidField,
+    NoSmsNumber,
+    NumberAlreadyProvisioned,
+)
+from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
+from neariq_sms.ports.clock import Clock
+from neariq_sms.ports.storage import UnitOfWork
+from neariq_sms.ports.telephony import TelephonyProvider
+from neariq_sms.usecases._common import (
+    active_business,
+    check_limit,
+    load_business,
+    log,
+    parse_phone,
+    require_configured,
+    require_sms_plan,
+)
+from neariq_sms.usecases.sending import _cancel
+
+MAX_SEARCH_LIMIT = 50
+DEFAULT_SEARCH_LIMIT = 20
+
+
+@attrs.frozen
+class SmsStatus:
+    """What ``GET /api/sms`` reports."""
+
+    configured: bool
+    business: Business
+    number: SmsNumber | None
+    allowance: Allowance
+
+    @property
+    def sms_enabled(self) -> bool:
+        return self.business.plan.includes_sms and self.number is not None
+
+
+@attrs.frozen
+class ProvisionResult:
+    number: str
+    sid: str
+
+
+def get_status(
+    business_id: str,
+    *,
+    uow: UnitOfWork,
+    telephony: TelephonyProvider,
+    clock: Clock,
+    policy: Policy = DEFAULT_POLICY,
+) -> SmsStatus:
+    """The business, its active number (if any) and this month's allowance. Read-only."""
+    period = period_of(clock.now())
+    with uow:
+        business = active_business(uow, business_id)
+        number = uow.numbers.holding(business.id)
+        used = uow.allowances.used(business.id, period)
+    active = number if number is not None and number.status is NumberStatus.ACTIVE else None
+    allowance = Allowance(business.id, period, policy.allowance_for(business.plan), used)
+    return SmsStatus(telephony.configured, business, active, allowance)
+
+
+def _check_area_code(raw: object) -> str:
+    if raw is None or raw == "":
+        raise InvalidField("areaCode", "is required for a search")
+    text = str(raw).strip() if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
+    if len(text) != 3 or not text.isascii() or not text.isdigit() or text[0] in "01":
+        raise InvalidField("areaCode", "must be a three-digit area code")
+    return text
+
+
+def search_numbers(
+    business_id: str,
+    area_code: object,
+    limit: object = None,
+    *,
+    uow: UnitOfWork,
+    telephony: TelephonyProvider,
+) -> Sequence[AvailableNumber]:
+    """SMS-capable numbers for sale in an area code. Changes nothing.
+
+    Raises:
+        BusinessNotFound, InvalidField, SmsNotConfigured, PlanRequired, ProviderError.
+    """
+    business = load_business(uow, business_id)
+    code = _check_area_code(area_code)
+    count = check_limit(limit, default=DEFAULT_SEARCH_LIMIT, maximum=MAX_SEARCH_LIMIT)
+    require_configured(telephony)
+    require_sms_plan(business)
+    return list(telephony.search_available(code, count))[:count]
+
+
+def provision_number(
+    business_id: str,
+    phone_number: object,
+    *,
+    uow: UnitOfWork,
+    telephony: TelephonyProvider,
+    clock: Clock,
+    policy: Policy = DEFAULT_POLICY,
+) -> ProvisionResult:
+    """Buy a number for the business.
+
+    The slot is claimed in storage first (a ``pending`` row that the
+    one-number-per-business and one-business-per-number constraints cover),
+    so that of many concurrent requests only one ever pays the provider. Then
+    the purchase; then the row becomes ``active``. If the purchase fails the
+    claim is dropped; if storing fails after the purchase, the number is
+    released again, so no paid number is left orphaned.
+
+    Raises:
+        BusinessNotFound, MissingField, InvalidPhone, SmsNotConfigured,
+        PlanRequired, NumberAlreadyProvisioned, DuplicateNumber,
+        NumberUnavailable, ProviderError.
+    """
+    now = clock.now()
+    business = load_business(uow, business_id)
+    number = parse_phone(phone_number, field="phoneNumber", region=policy.default_region)
+    require_configured(telephony)
+    require_sms_plan(business)
+
+    claim = SmsNumber(
+        id=uuid.uuid4().hex,
+        business_id=business.id,
+        number=number,
+        status=NumberStatus.PENDING,
+        created_at=now,
+    )
+    with uow:
+        held = uow.numbers.holding(business.id)
+        if held is not None:
+            raise NumberAlreadyProvisioned(number=held.number.e164)
+        if uow.numbers.holder_of(number) is not None:
+            raise DuplicateNumber(number=number.e164)
+        uow.numbers.add(claim)
+        uow.commit()
+
+    try:
+        purchased = telephony.purchase(number)
+    except BaseException:
+        with uow:
+            uow.numbers.delete(claim.id)
+            uow.commit()
+        raise
+
+    active = attrs.evolve(
+        claim,
+        status=NumberStatus.ACTIVE,
+        provider_sid=purchased.provider_sid,
+        friendly_name=purchased.friendly_name,
+    )
+    try:
+        with uow:
+            uow.numbers.update(active)
+            uow.commit()
+    except BaseException:
+        log.exception("storing a purchased number failed; releasing it number=%s", number)
+        try:
+            telephony.release(purchased.provider_sid)
+        except Exception:
+            log.exception("compensating release failed sid=%s", purchased.provider_sid)
+        raise
+    log.info("number provisioned business=%s number=%s", business.id, number)
+    return ProvisionResult(number=number.e164, sid=purchased.provider_sid)
+
+
+def release_number(
+    business_id: str,
+    *,
+    uow: UnitOfWork,
+    telephony: TelephonyProvider,
+    clock: Clock,
+) -> SmsNumber:
+    """Release the business's number (allowed on every plan).
+
+    Calls the provider, then marks the number released (the row stays as
+    history), cancels the business's scheduled messages and gives their
+    allowance back.
+
+    Raises:
+        BusinessNotFound, SmsNotConfigured, NoSmsNumber, ProviderError.
+    """
+    now = clock.now()
+    load_business(uow, business_id)
+    require_configured(telephony)
+    with uow:
+        number = uow.numbers.holding(business_id)
+    if number is None or number.status is not NumberStatus.ACTIVE or number.provider_sid is None:
+        raise NoSmsNumber()
+
+    telephony.release(number.provider_sid)
+
+    released = attrs.evolve(number, status=NumberStatus.RELEASED, released_at=now)
+    with uow:
+        uow.numbers.update(released)
+        canceled = sum(
+            _cancel(m, uow=uow, now=now) for m in uow.messages.scheduled_for(business_id)
+        )
+        uow.commit()
+    log.info(
+        "number released business=%s number=%s canceled=%d", business_id, number.number, canceled
+    )
+    return released
+
+
+__all__ = [
+    "ProvisionResult",
+    "SmsStatus",
+    "get_status",
+    "provision_number",
+    "release_number",
+    "search_numbers",
+]
