@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.memory import InMemoryUnitOfWork, ManualClock, SimulatedTelephony
@@ -12,7 +13,7 @@ from neariq_sms.domain.errors import SmsError
 def main() -> None:
     uow, telephony = InMemoryUnitOfWork(), SimulatedTelephony()
     clock = ManualClock(datetime(2026, 3, 10, 17, 0, tzinfo=UTC))  # noon in Austin
-    deps = {"uow": uow, "telephony": telephony, "clock": clock}
+    deps: dict[str, Any] = {"uow": uow, "telephony": telephony, "clock": clock}
 
     shop = uc.create_business(
         "Aster Grove Fitness",
@@ -40,11 +41,11 @@ def main() -> None:
     reply = uc.handle_inbound_message("+15125550123", "+15557654321", "Stop.", uow=uow, clock=clock)
     print(f"inbound   STOP -> {reply.reply}")
 
-    clock.advance(timedelta(hours=10))  # 03:00 in Austin: quiet hours
+    clock.advance(timedelta(hours=10))  # 22:00 in Austin: quiet hours
     uc.record_consent(shop.id, "+15125550199", "web_form", uow=uow, clock=clock)
     later = uc.send_review_request(shop.id, "+15125550199", "Ana", **deps)
     print(f"send      {later.status.value} until {later.send_at}")
-    clock.advance(timedelta(hours=6))
+    clock.advance(timedelta(hours=10))  # 08:00 next morning in Austin
     print(f"dispatch  {uc.dispatch_due(**deps)}")
 
     status = uc.get_status(shop.id, **deps)
