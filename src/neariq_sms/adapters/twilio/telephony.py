@@ -1,0 +1,478 @@
+"""Twilio behind the :class:`~neariq_sms.ports.TelephonyProvider` port.
+
+Every SDK or transport failure is translated into a domain error here; the
+SDK never retries, so this adapter retries the idempotent calls (search,
+release) with bounded exponential backoff and never retries a send or a
+purchase.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal, TypeVar
+
+import attrs
+import requests
+import urllib3.exceptions
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.http import HttpClient
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from neariq_sms.adapters.twilio.webhooks import INBOUND_PATH, STATUS_PATH
+from neariq_sms.domain.business import AvailableNumber, PurchasedNumber
+from neariq_sms.domain.errors import (
+    InvalidPhone,
+    NumberUnavailable,
+    ProviderError,
+    RecipientOptedOut,
+    SmsError,
+    SmsNotConfigured,
+)
+from neariq_sms.domain.messages import MessageStatus, SentMessage
+from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.ports.telephony import TelephonyProvider
+
+log = logging.getLogger("neariq_sms.twilio")
+
+Operation = Literal["search", "purchase", "release", "send"]
+T = TypeVar("T")
+
+#: Operations after which the provider may have acted although we saw no answer.
+_ACTING: frozenset[Operation] = frozenset({"purchase", "send", "release"})
+AUTHENTICATE = 20003
+NOT_FOUND = 20404
+TOO_MANY_REQUESTS = 20429
+UNSUBSCRIBED_RECIPIENT = 21610
+NUMBER_UNAVAILABLE_CODES = frozenset({21421, 21422, 21452})
+INVALID_RECIPIENT_CODES = frozenset({21211, 21614})
+#: What the SDK and its transport raise; ValueError covers an answer that is not JSON.
+_SDK_FAILURES = (TwilioException, requests.RequestException, ValueError)
+
+
+@attrs.frozen
+class RetryPolicy:
+    """Bounded exponential backoff for the idempotent calls (search, release).
+
+    ``attempts`` counts the first try. The wait before retry *n* is
+    ``base_delay * 2 ** (n - 1)``, capped at ``max_delay``; a ``Retry-After``
+    from Twilio replaces it, and one longer than ``max_delay`` ends the
+    retries (asking again earlier than Twilio said is pointless).
+    """
+
+    attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
+    base_delay: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
+    max_delay: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
+
+    def delay(self, attempt: int, retry_after: float | None) -> float | None:
+        """Seconds to wait after failed try number ``attempt``; ``None`` to give up."""
+        if attempt >= self.attempts:
+            return None
+        if retry_after is not None:
+            return retry_after if retry_after <= self.max_delay else None
+        return min(self.base_delay * 2.0 ** (attempt - 1), self.max_delay)
+
+
+@attrs.frozen
+class _Failure:
+    error: SmsError
+    #: Worth another try of an idempotent call (429, 5xx, timeouts, connection errors).
+    transient: bool
+    retry_after: float | None = None
+
+
+class _TimedHttpClient(HttpClient):  # type: ignore[misc]  # twilio ships no type information
+    """Delegates to the host's HTTP client with an explicit timeout on every call.
+
+    It also keeps, per thread, the last response it saw: a
+    ``TwilioRestException`` carries no headers, and ``Retry-After`` lives there.
+    """
+
+    def __init__(self, inner: Any, timeout: float) -> None:
+        super().__init__(inner.logger, False, timeout)
+        self._inner = inner
+        self._local = threading.local()
+
+    def request(
+        self,
+        method: str,
+        uri: str,
+        params: Any = None,
+        data: Any = None,
+        headers: Any = None,
+        auth: Any = None,
+        timeout: float | None = None,
+        allow_redirects: bool = False,
+    ) -> Any:
+        self._local.response = None
+        response = self._inner.request(
+            method,
+            uri,
+            params=params,
+            data=data,
+            headers=headers,
+            auth=auth,
+            timeout=self.timeout if timeout is None else timeout,
+            allow_redirects=allow_redirects,
+        )
+        self._local.response = response
+        return response
+
+    @property
+    def last_response(self) -> Response | None:
+        return getattr(self._local, "response", None)
+
+
+def _rebind(client: Any, http_client: HttpClient) -> Any:
+    """A client with ``client``'s identity and our HTTP client; the host's stays untouched."""
+    return Client(
+        username=client.username,
+        password=client.password,
+        account_sid=client.account_sid,
+        region=client.region,
+        edge=client.edge,
+        http_client=http_client,
+        # Non-empty, so the SDK does not fall back to os.environ for what the host left unset.
+        environment={"NEARIQ_SMS": "credentials come from the host's client"},
+        user_agent_extensions=list(client.user_agent_extensions or []),
+        credential_provider=client.credential_provider,
+    )
+
+
+class TwilioTelephony:
+    """:class:`~neariq_sms.ports.TelephonyProvider` over the official ``twilio`` SDK.
+
+    Args:
+        client: a ``twilio.rest.Client`` (its credentials, region, edge and
+            HTTP client are reused; the client itself is not modified), or
+            ``None`` for "not configured".
+        public_url: the deployment's public base URL; when set, bought numbers
+            point their SMS webhook at it and every send carries the status
+            callback.
+        timeout: seconds for every HTTP call (connect and read).
+        retry: backoff for search and release.
+        country: ISO country whose local numbers are searched.
+        sleep: how to wait between retries (tests pass a recorder).
+    """
+
+    def __init__(
+        self,
+        client: Client | None,
+        *,
+        public_url: str | None,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        country: str = "US",
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if timeout <= 0:
+            raise ValueError("timeout must be positive")
+        self._http: _TimedHttpClient | None = None
+        self._client: Any = None
+        self._account_sid: str | None = None
+        if client is not None:
+            self._http = _TimedHttpClient(client.http_client, timeout)
+            self._client = _rebind(client, self._http)
+            self._account_sid = client.account_sid
+        self._public_url = public_url.rstrip("/") if public_url else None
+        self._retry = retry or RetryPolicy()
+        self._country = country
+        self._sleep = sleep
+        self.timeout = timeout
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] = os.environ,
+        *,
+        timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+    ) -> TwilioTelephony:
+        """Built from ``TWILIO_ACCOUNT_SID``, ``TWILIO_AUTH_TOKEN`` and ``NEARIQ_SMS_PUBLIC_URL``.
+
+        Without both credentials the adapter is not configured; without a
+        public URL numbers and messages carry no webhook URLs.
+        """
+        sid = environ.get("TWILIO_ACCOUNT_SID", "").strip()
+        token = environ.get("TWILIO_AUTH_TOKEN", "").strip()
+        client = None
+        if sid and token:
+            client = Client(
+                sid,
+                token,
+                http_client=TwilioHttpClient(timeout=timeout),
+                # Region and edge come from the same mapping, not from os.environ behind our back.
+                environment={"NEARIQ_SMS": "explicit", **environ},
+            )
+        public_url = environ.get("NEARIQ_SMS_PUBLIC_URL", "").strip() or None
+        return cls(client, public_url=public_url, timeout=timeout, retry=retry)
+
+    def __repr__(self) -> str:
+        return (
+            f"TwilioTelephony(account_sid={self._account_sid!r},"
+            f" public_url={self._public_url!r}, timeout={self.timeout!r})"
+        )
+
+    @property
+    def configured(self) -> bool:
+        return self._client is not None
+
+    @property
+    def sms_url(self) -> str | None:
+        """Where bought numbers send inbound messages (``None`` without a public URL)."""
+        return self._public_url + INBOUND_PATH if self._public_url else None
+
+    @property
+    def status_callback(self) -> str | None:
+        """Where Twilio reports each sent message's delivery status."""
+        return self._public_url + STATUS_PATH if self._public_url else None
+
+    # --- the port ----------------------------------------------------------------
+
+    def search_available(self, area_code: str, limit: int) -> Sequence[AvailableNumber]:
+        client = self._require_client()
+        records = self._with_retries(
+            "search",
+            lambda: client.available_phone_numbers(self._country).local.list(
+                area_code=area_code, sms_enabled=True, limit=limit, page_size=limit
+            ),
+        )
+        found = [number for record in records if (number := _available(record)) is not None]
+        return found[:limit]
+
+    def purchase(self, number: PhoneNumber) -> PurchasedNumber:
+        client = self._require_client()
+        webhooks: dict[str, str] = {}
+        if self.sms_url:
+            webhooks = {"sms_url": self.sms_url, "sms_method": "POST"}
+        try:
+            record = client.incoming_phone_numbers.create(phone_number=number.e164, **webhooks)
+        except _SDK_FAILURES as exc:
+            raise self._classify(exc, "purchase", number).error from None
+        sid = _text(record, "sid")
+        if sid is None:
+            raise ProviderError(reason="Twilio's answer carried no number sid", ambiguous=True)
+        log.info("twilio number bought sid=%s number=%s", sid, number.e164)
+        return PurchasedNumber(
+            number=number,
+            provider_sid=sid,
+            friendly_name=_text(record, "friendly_name") or number.national,
+        )
+
+    def release(self, provider_sid: str) -> None:
+        client = self._require_client()
+
+        def delete() -> None:
+            try:
+                client.incoming_phone_numbers(provider_sid).delete()
+            except TwilioRestException as exc:
+                if exc.status != 404:
+                    raise
+                log.info("twilio number already released sid=%s", provider_sid)
+
+        self._with_retries("release", delete)
+        log.info("twilio number released sid=%s", provider_sid)
+
+    def send(self, *, from_: PhoneNumber, to: PhoneNumber, body: str) -> SentMessage:
+        client = self._require_client()
+        callback = {"status_callback": self.status_callback} if self.status_callback else {}
+        try:
+            message = client.messages.create(to=to.e164, from_=from_.e164, body=body, **callback)
+        except _SDK_FAILURES as exc:
+            raise self._classify(exc, "send").error from None
+        sid = _text(message, "sid")
+        if sid is None:
+            raise ProviderError(reason="Twilio's answer carried no message sid", ambiguous=True)
+        status = MessageStatus.from_provider(_text(message, "status") or "") or MessageStatus.QUEUED
+        log.info("twilio message submitted sid=%s status=%s", sid, status.value)
+        return SentMessage(provider_sid=sid, status=status)
+
+    # --- plumbing ----------------------------------------------------------------
+
+    def _require_client(self) -> Any:
+        if self._client is None:
+            raise SmsNotConfigured()
+        return self._client
+
+    def _with_retries(self, operation: Operation, call: Callable[[], T]) -> T:
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return call()
+            except _SDK_FAILURES as exc:
+                failure = self._classify(exc, operation)
+            wait = self._retry.delay(attempt, failure.retry_after) if failure.transient else None
+            if wait is None:
+                raise failure.error from None
+            log.warning(
+                "twilio %s failed (%s), try %d of %d in %.2fs",
+                operation,
+                failure.error,
+                attempt + 1,
+                self._retry.attempts,
+                wait,
+            )
+            self._sleep(wait)
+
+    def _classify(
+        self, exc: Exception, operation: Operation, number: PhoneNumber | None = None
+    ) -> _Failure:
+        """Translate one SDK or transport failure into a domain error."""
+        last = self._http.last_response if self._http else None
+        if isinstance(exc, TwilioRestException | TwilioServiceException):
+            status, code = int(exc.status), _int_or_none(exc.code)
+        elif isinstance(exc, TwilioException) and len(exc.args) > 1 and _is_response(exc.args[1]):
+            # list() and page() raise a plain TwilioException("Unable to fetch page", response).
+            status, code = exc.args[1].status_code, _body_code(exc.args[1].text)
+            last = exc.args[1]
+        elif isinstance(exc, requests.RequestException):
+            return _transport_failure(exc, operation)
+        else:
+            # An answer we cannot read (not JSON, unexpected shape): Twilio did answer.
+            log.warning("twilio %s: unreadable answer (%s)", operation, type(exc).__name__)
+            return _Failure(
+                ProviderError(
+                    reason="Twilio's answer could not be read", ambiguous=operation in _ACTING
+                ),
+                transient=True,
+            )
+        log.info("twilio %s refused: HTTP %d, error %s", operation, status, code)
+        return _http_failure(status, code, operation, number, _retry_after(last))
+
+
+def _http_failure(
+    status: int,
+    code: int | None,
+    operation: Operation,
+    number: PhoneNumber | None,
+    retry_after: float | None,
+) -> _Failure:
+    if code == AUTHENTICATE or status == 401:
+        log.warning("twilio refused the account credentials (error %s)", code)
+        return _Failure(SmsNotConfigured(), transient=False)
+    if operation == "purchase" and number is not None and code in NUMBER_UNAVAILABLE_CODES:
+        return _Failure(NumberUnavailable(number=number.e164), transient=False)
+    if operation == "send" and code == UNSUBSCRIBED_RECIPIENT:
+        return _Failure(RecipientOptedOut(), transient=False)
+    if operation == "send" and code in INVALID_RECIPIENT_CODES:
+        return _Failure(InvalidPhone(field="to"), transient=False)
+    if status == 429 or code == TOO_MANY_REQUESTS:
+        # Twilio never processes a 429: retrying is safe and nothing happened.
+        error = ProviderError(
+            reason="Twilio is limiting the request rate",
+            provider_code=code or TOO_MANY_REQUESTS,
+            ambiguous=False,
+        )
+        return _Failure(error, transient=True, retry_after=retry_after)
+    if status >= 500:
+        error = ProviderError(
+            reason=f"Twilio answered HTTP {status}",
+            provider_code=code,
+            ambiguous=operation in _ACTING,
+        )
+        return _Failure(error, transient=True, retry_after=retry_after)
+    return _Failure(
+        ProviderError(reason=f"Twilio refused the request (error {code})", provider_code=code),
+        transient=False,
+    )
+
+
+def _transport_failure(exc: requests.RequestException, operation: Operation) -> _Failure:
+    if _never_sent(exc):
+        log.warning("twilio %s: could not connect (%s)", operation, type(exc).__name__)
+        return _Failure(ProviderError(reason="could not connect to Twilio"), transient=True)
+    if isinstance(exc, requests.Timeout):
+        reason = "Twilio did not answer in time"
+    else:
+        reason = "the connection to Twilio failed"
+    log.warning("twilio %s: %s (%s)", operation, reason, type(exc).__name__)
+    return _Failure(ProviderError(reason=reason, ambiguous=operation in _ACTING), transient=True)
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the request provably never reached Twilio (no connection was made)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    if isinstance(exc, requests.ConnectionError) and exc.args:
+        reason = getattr(exc.args[0], "reason", None)
+        # NewConnectionError (refused, DNS) is a ConnectTimeoutError in urllib3 2.
+        return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)
+    return False
+
+
+def _is_response(value: object) -> bool:
+    return hasattr(value, "status_code") and hasattr(value, "text")
+
+
+def _body_code(text: str) -> int | None:
+    try:
+        payload = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return _int_or_none(payload.get("code")) if isinstance(payload, dict) else None
+
+
+def _int_or_none(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return None
+
+
+def _retry_after(response: Response | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
+    headers = getattr(response, "headers", None) or {}
+    raw = next((str(v) for k, v in headers.items() if str(k).lower() == "retry-after"), None)
+    if raw is None or not raw.strip():
+        return None
+    raw = raw.strip()
+    if raw.isdigit():
+        return float(raw)
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _text(record: object, name: str) -> str | None:
+    value = getattr(record, name, None)
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _available(record: object) -> AvailableNumber | None:
+    raw = _text(record, "phone_number")
+    try:
+        number = PhoneNumber(raw or "")
+    except InvalidPhone:
+        log.debug("twilio offered a number that is not E.164, skipped")
+        return None
+    capabilities = getattr(record, "capabilities", None)
+    if isinstance(capabilities, dict):
+        # Available numbers have been seen with "SMS" and with "sms".
+        sms = {str(k).lower(): v for k, v in capabilities.items()}.get("sms")
+        if sms is not True and str(sms).lower() != "true":
+            return None
+    return AvailableNumber(
+        number=number,
+        friendly_name=_text(record, "friendly_name") or number.national,
+        locality=_text(record, "locality"),
+        region=_text(record, "region"),
+    )
+
+
+def _conforms(telephony: TwilioTelephony) -> TelephonyProvider:
+    return telephony  # mypy proves the adapter satisfies the port
