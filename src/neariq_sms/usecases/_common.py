@@ -53,9 +53,14 @@ def require_sms_plan(business: Business) -> None:
         raise PlanRequired(plan=business.plan.value)
 
 
-def require_text(raw: object, field: str) -> str:
+def require_present(raw: object, field: str) -> None:
+    """``MissingField`` when the value is absent or blank."""
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise MissingField(field)
+
+
+def require_text(raw: object, field: str) -> str:
+    require_present(raw, field)
     if not isinstance(raw, str):
         raise InvalidField(field, "must be a string")
     return raw
@@ -162,6 +167,7 @@ __all__ = [
     "mask",
     "parse_phone",
     "require_configured",
+    "require_present",
     "require_sms_plan",
     "require_text",
     "store_opt_in",

@@ -35,6 +35,7 @@ from neariq_sms.usecases._common import (
     mask,
     parse_phone,
     require_configured,
+    require_present,
     require_sms_plan,
     store_opt_out,
 )
@@ -123,9 +124,12 @@ def send_review_request(
     """
     now = clock.now()
     business = load_business(uow, business_id)
-    recipient = parse_phone(to, field="to", region=policy.default_region)
+    # The spec's order of shape errors: missing_field, then invalid_field, then invalid_phone.
+    require_present(to, "to")
+    require_present(customer_name, "customerName")
     name = validate_customer_name(customer_name)
     key = _check_key(idempotency_key)
+    recipient = parse_phone(to, field="to", region=policy.default_region)
     require_configured(telephony)
     require_sms_plan(business)
 
