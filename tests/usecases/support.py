@@ -1,0 +1,130 @@
+"""Helpers for use-case tests: a storage snapshot read through the port, a
+unit of work whose commit fails on cue, and a ready business."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any, Self
+
+import attrs
+
+from neariq_sms import usecases as uc
+from neariq_sms.adapters.memory import ManualClock, SimulatedTelephony
+from neariq_sms.domain import Business, PhoneNumber, Policy, period_of
+from neariq_sms.ports import UnitOfWork
+
+CUSTOMER = "+15557654321"
+OTHER_CUSTOMER = "+15557654322"
+AUSTIN_NUMBER = "+15125550123"
+
+
+def snapshot(
+    uow: UnitOfWork, *, phones: Iterable[str] = (), periods: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Everything storage holds for every business, read through the port only.
+
+    Two snapshots are equal exactly when no row was written, changed or deleted
+    (for the given extra phones and allowance periods, plus the ones storage mentions).
+    """
+    extra = {PhoneNumber(p) for p in phones}
+    with uow:
+        businesses = list(uow.businesses.list())
+        state: dict[str, Any] = {"businesses": businesses}
+        for business in businesses:
+            consents = list(uow.consents.iterate(business.id))
+            messages = list(uow.messages.for_business(business.id))
+            known = extra | {c.phone for c in consents} | {m.to for m in messages}
+            months = set(periods) | {m.period for m in messages}
+            state[business.id] = {
+                "numbers": list(uow.numbers.history(business.id)),
+                "consents": consents,
+                "events": {p: list(uow.consents.events(business.id, p)) for p in known},
+                "messages": messages,
+                "inbound": {
+                    p: list(uow.inbound.for_sender(business.id, p, before=None, limit=10_000))
+                    for p in known
+                },
+                "used": {m: uow.allowances.used(business.id, m) for m in months},
+            }
+    return state
+
+
+def provider_state(telephony: SimulatedTelephony) -> tuple[Any, ...]:
+    """What the simulated provider did so far: calls, owned numbers, messages."""
+    return (dict(telephony.calls), dict(telephony.owned), list(telephony.sent))
+
+
+def used(uow: UnitOfWork, business_id: str, clock: ManualClock) -> int:
+    with uow:
+        return uow.allowances.used(business_id, period_of(clock.now()))
+
+
+def ready_business(
+    uow: UnitOfWork,
+    telephony: SimulatedTelephony,
+    clock: ManualClock,
+    *,
+    name: str = "Aster Grove Fitness",
+    plan: str = "growth",
+    number: str = AUSTIN_NUMBER,
+    consent: Iterable[str] = (CUSTOMER,),
+    **kwargs: Any,
+) -> Business:
+    """A business with an active number and consent from the given customers."""
+    business = uc.create_business(
+        name, plan, uow=uow, clock=clock, review_url="https://g.page/r/aster", **kwargs
+    )
+    uc.provision_number(business.id, number, uow=uow, telephony=telephony, clock=clock)
+    for phone in consent:
+        uc.record_consent(business.id, phone, "point_of_sale", uow=uow, clock=clock)
+    return business
+
+
+def policy(**limits: int) -> Policy:
+    """A policy with the given plan limits (``growth=3``), other values default."""
+    from neariq_sms.domain import Plan
+
+    return Policy(monthly_allowance={Plan(k): v for k, v in limits.items()})
+
+
+@attrs.define
+class FailingCommit:
+    """A unit of work whose ``commit`` raises once, on the n-th commit from now.
+
+    A fake of the storage port (what a database that goes away looks like);
+    everything else is the wrapped unit of work's.
+    """
+
+    inner: UnitOfWork
+    fail_on: int | None = None
+    commits: int = 0
+
+    def fail_commit(self, nth: int = 1) -> None:
+        self.commits, self.fail_on = 0, nth
+
+    def commit(self) -> None:
+        self.commits += 1
+        if self.commits == self.fail_on:
+            self.fail_on = None
+            raise ConnectionError("the database went away")
+        self.inner.commit()
+
+    def rollback(self) -> None:
+        self.inner.rollback()
+
+    def __enter__(self) -> Self:
+        self.inner.__enter__()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.inner.__exit__(exc_type, exc, tb)
+
+    def __getattr__(self, name: str) -> Any:
+        # Repositories (businesses, numbers, ...) are the wrapped unit of work's.
+        return getattr(self.inner, name)
