@@ -1,0 +1,858 @@
+"""The SQL unit of work: repositories over SQLAlchemy Core, explicit mapping.
+
+Every cross-process invariant is one constraint or one conditional
+statement: the allowance is consumed by ``UPDATE .. WHERE used + n <= limit``,
+statuses move by ``UPDATE .. WHERE status IN (..) RETURNING``, the
+one-number rules are partial unique indexes. A violated constraint becomes
+the domain error the in-memory adapter raises; the insert runs inside a
+savepoint so the transaction stays usable (PostgreSQL aborts a transaction
+on any error otherwise).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Self
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from neariq_sms.adapters.sql.engine import make_engine
+from neariq_sms.adapters.sql.tables import (
+    allowances,
+    businesses,
+    consent_events,
+    consents,
+    dashboard_sessions,
+    inbound_messages,
+    messages,
+    metadata,
+    sms_numbers,
+)
+from neariq_sms.domain.business import Business, DashboardSession, NumberStatus, SmsNumber
+from neariq_sms.domain.consent import ConsentEvent, ConsentEventKind, ConsentRecord
+from neariq_sms.domain.errors import (
+    BusinessConflict,
+    ConsentConflict,
+    DuplicateNumber,
+    IdempotencyConflict,
+    NumberAlreadyProvisioned,
+)
+from neariq_sms.domain.messages import (
+    NEVER_SENT,
+    InboundMessage,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+)
+from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.domain.plans import Plan
+from neariq_sms.ports.storage import UnitOfWork
+
+_HOLDING = (NumberStatus.PENDING.value, NumberStatus.ACTIVE.value)
+#: Rows per statement when a repository is handed many keys at once.
+_CHUNK = 500
+#: Rows fetched at a time when a result is streamed (exports).
+_STREAM = 1000
+
+
+# --- which constraint fired ------------------------------------------------------
+
+
+def _sqlite_unique_names() -> dict[tuple[str, ...], str]:
+    """SQLite names the columns of a violated unique key, not the key: map them back."""
+    names: dict[tuple[str, ...], str] = {}
+    for table in metadata.tables.values():
+        keys: list[tuple[str, Collection[sa.Column[Any]]]] = [
+            (str(table.primary_key.name), list(table.primary_key.columns))
+        ]
+        keys += [
+            (str(c.name), list(c.columns))
+            for c in table.constraints
+            if isinstance(c, sa.UniqueConstraint)
+        ]
+        keys += [(str(i.name), list(i.columns)) for i in table.indexes if i.unique]
+        for name, columns in keys:
+            names[tuple(f"{table.name}.{col.name}" for col in columns)] = name
+    return names
+
+
+_SQLITE_UNIQUE = _sqlite_unique_names()
+_SQLITE_MESSAGE = re.compile(r"^(UNIQUE|CHECK) constraint failed: (.+)$")
+
+
+def _violated(exc: IntegrityError) -> str | None:
+    """The name of the constraint an ``IntegrityError`` reports, when it names one."""
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None:  # psycopg
+        name = getattr(diag, "constraint_name", None)
+        return str(name) if name else None
+    match = _SQLITE_MESSAGE.match(str(exc.orig))
+    if match is None:
+        return None
+    kind, detail = match.groups()
+    if kind == "CHECK":
+        return detail
+    return _SQLITE_UNIQUE.get(tuple(part.strip() for part in detail.split(",")))
+
+
+class _Db:
+    """One open connection and the dialect-specific statements it needs."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.conn = connection
+        self.postgres = connection.dialect.name == "postgresql"
+
+    def insert(self, table: sa.Table) -> Any:
+        """An INSERT that supports ``ON CONFLICT`` on this dialect."""
+        return postgresql.insert(table) if self.postgres else sqlite.insert(table)
+
+    def guarded(self, statement: sa.Executable, params: Any = None) -> str | None:
+        """Run a write in a savepoint; the name of the constraint it violated, if any.
+
+        Violations that name no constraint (foreign keys on SQLite) propagate.
+        """
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(statement, params)
+        except IntegrityError as exc:
+            name = _violated(exc)
+            if name is None:
+                raise
+            return name
+        return None
+
+
+# --- mapping -----------------------------------------------------------------------
+
+
+def _business_values(business: Business) -> dict[str, Any]:
+    return {
+        "id": business.id,
+        "name": business.name,
+        "plan": business.plan.value,
+        "created_at": business.created_at,
+        "review_url": business.review_url,
+        "timezone": business.timezone,
+        "active": business.active,
+        "review_template": business.review_template,
+    }
+
+
+def _row_to_business(row: sa.Row[Any]) -> Business:
+    return Business(
+        id=row.id,
+        name=row.name,
+        plan=Plan(row.plan),
+        created_at=row.created_at,
+        review_url=row.review_url,
+        timezone=row.timezone,
+        active=bool(row.active),
+        review_template=row.review_template,
+    )
+
+
+def _number_values(number: SmsNumber) -> dict[str, Any]:
+    return {
+        "id": number.id,
+        "business_id": number.business_id,
+        "number": number.number.e164,
+        "status": number.status.value,
+        "created_at": number.created_at,
+        "provider_sid": number.provider_sid,
+        "friendly_name": number.friendly_name,
+        "released_at": number.released_at,
+    }
+
+
+def _row_to_number(row: sa.Row[Any]) -> SmsNumber:
+    return SmsNumber(
+        id=row.id,
+        business_id=row.business_id,
+        number=PhoneNumber(row.number),
+        status=NumberStatus(row.status),
+        created_at=row.created_at,
+        provider_sid=row.provider_sid,
+        friendly_name=row.friendly_name,
+        released_at=row.released_at,
+    )
+
+
+def _consent_values(record: ConsentRecord) -> dict[str, Any]:
+    return {
+        "business_id": record.business_id,
+        "phone": record.phone.e164,
+        "source": record.source,
+        "consented_at": record.consented_at,
+        "updated_at": record.updated_at,
+        "opted_out_at": record.opted_out_at,
+        "opt_out_source": record.opt_out_source,
+    }
+
+
+def _row_to_consent(row: sa.Row[Any]) -> ConsentRecord:
+    return ConsentRecord(
+        business_id=row.business_id,
+        phone=PhoneNumber(row.phone),
+        source=row.source,
+        consented_at=row.consented_at,
+        updated_at=row.updated_at,
+        opted_out_at=row.opted_out_at,
+        opt_out_source=row.opt_out_source,
+    )
+
+
+def _event_values(event: ConsentEvent) -> dict[str, Any]:
+    return {
+        "business_id": event.business_id,
+        "phone": event.phone.e164,
+        "kind": event.kind.value,
+        "source": event.source,
+        "at": event.at,
+    }
+
+
+def _row_to_event(row: sa.Row[Any]) -> ConsentEvent:
+    return ConsentEvent(
+        business_id=row.business_id,
+        phone=PhoneNumber(row.phone),
+        kind=ConsentEventKind(row.kind),
+        source=row.source,
+        at=row.at,
+    )
+
+
+def _message_values(message: OutboundMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "business_id": message.business_id,
+        "to_phone": message.to.e164,
+        "from_phone": message.from_.e164,
+        "body": message.body,
+        "segments": message.segments,
+        "units": message.units,
+        "period": message.period,
+        "status": message.status.value,
+        "created_at": message.created_at,
+        "kind": message.kind.value,
+        "idempotency_key": message.idempotency_key,
+        "send_at": message.send_at,
+        "provider_sid": message.provider_sid,
+        "error_code": message.error_code,
+        "updated_at": message.updated_at,
+    }
+
+
+def _row_to_message(row: sa.Row[Any]) -> OutboundMessage:
+    return OutboundMessage(
+        id=row.id,
+        business_id=row.business_id,
+        to=PhoneNumber(row.to_phone),
+        from_=PhoneNumber(row.from_phone),
+        body=row.body,
+        segments=row.segments,
+        units=row.units,
+        period=row.period,
+        status=MessageStatus(row.status),
+        created_at=row.created_at,
+        kind=MessageKind(row.kind),
+        idempotency_key=row.idempotency_key,
+        send_at=row.send_at,
+        provider_sid=row.provider_sid,
+        error_code=row.error_code,
+        updated_at=row.updated_at,
+    )
+
+
+def _inbound_values(message: InboundMessage) -> dict[str, Any]:
+    return {
+        "id": message.id,
+        "business_id": message.business_id,
+        "from_phone": message.from_.e164,
+        "to_phone": message.to.e164,
+        "body": message.body,
+        "received_at": message.received_at,
+        "provider_sid": message.provider_sid,
+        "keyword": message.keyword,
+    }
+
+
+def _row_to_inbound(row: sa.Row[Any]) -> InboundMessage:
+    return InboundMessage(
+        id=row.id,
+        business_id=row.business_id,
+        from_=PhoneNumber(row.from_phone),
+        to=PhoneNumber(row.to_phone),
+        body=row.body,
+        received_at=row.received_at,
+        provider_sid=row.provider_sid,
+        keyword=row.keyword,
+    )
+
+
+def _session_values(session: DashboardSession) -> dict[str, Any]:
+    return {
+        "token_hash": session.token_hash,
+        "business_id": session.business_id,
+        "created_at": session.created_at,
+        "expires_at": session.expires_at,
+    }
+
+
+def _row_to_session(row: sa.Row[Any]) -> DashboardSession:
+    return DashboardSession(
+        token_hash=row.token_hash,
+        business_id=row.business_id,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+    )
+
+
+def _before(
+    at_column: sa.ColumnElement[Any], key_column: sa.ColumnElement[Any], key: tuple[datetime, str]
+) -> sa.ColumnElement[bool]:
+    """``(at_column, key_column) < key``, spelled so both engines use the index."""
+    at, tie = key
+    return sa.or_(at_column < at, sa.and_(at_column == at, key_column < tie))
+
+
+# --- repositories --------------------------------------------------------------------
+
+
+class _Businesses:
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    def add(self, business: Business) -> None:
+        violated = self._db.guarded(businesses.insert(), _business_values(business))
+        if violated == businesses.primary_key.name:
+            raise BusinessConflict(business_id=business.id)
+        if violated is not None:
+            raise AssertionError(f"unexpected constraint {violated}")
+
+    def get(self, business_id: str) -> Business | None:
+        row = self._db.conn.execute(
+            sa.select(businesses).where(businesses.c.id == business_id)
+        ).first()
+        return None if row is None else _row_to_business(row)
+
+    def update(self, business: Business) -> None:
+        values = _business_values(business)
+        del values["id"]
+        self._db.conn.execute(
+            sa.update(businesses).where(businesses.c.id == business.id).values(values)
+        )
+
+    def list(self) -> Sequence[Business]:
+        rows = self._db.conn.execute(
+            sa.select(businesses).order_by(businesses.c.created_at, businesses.c.id)
+        )
+        return [_row_to_business(row) for row in rows]
+
+
+class _Numbers:
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    def _holding(self, condition: sa.ColumnElement[bool]) -> SmsNumber | None:
+        row = self._db.conn.execute(
+            sa.select(sms_numbers).where(condition, sms_numbers.c.status.in_(_HOLDING))
+        ).first()
+        return None if row is None else _row_to_number(row)
+
+    def _check_slots(self, number: SmsNumber) -> None:
+        """The memory adapter's order: the business's slot first, then the number's."""
+        if not number.holds_slot:
+            return
+        rows = self._db.conn.execute(
+            sa.select(sms_numbers.c.business_id, sms_numbers.c.number).where(
+                sms_numbers.c.status.in_(_HOLDING),
+                sms_numbers.c.id != number.id,
+                sa.or_(
+                    sms_numbers.c.business_id == number.business_id,
+                    sms_numbers.c.number == number.number.e164,
+                ),
+            )
+        ).all()
+        if any(row.business_id == number.business_id for row in rows):
+            raise NumberAlreadyProvisioned(number=number.number.e164)
+        if rows:
+            raise DuplicateNumber(number=number.number.e164)
+
+    def _write(self, number: SmsNumber, statement: sa.Executable, params: Any) -> None:
+        self._check_slots(number)
+        violated = self._db.guarded(statement, params)
+        if violated is None:
+            return
+        # A concurrent transaction took a slot after our check and committed:
+        # the savepoint is rolled back, and a fresh read sees the winner.
+        self._check_slots(number)
+        if violated == "uq_sms_numbers_business_holds":
+            raise NumberAlreadyProvisioned(number=number.number.e164)
+        if violated == "uq_sms_numbers_number_held":
+            raise DuplicateNumber(number=number.number.e164)
+        raise AssertionError(f"unexpected constraint {violated}")
+
+    def add(self, number: SmsNumber) -> None:
+        self._write(number, sms_numbers.insert(), _number_values(number))
+
+    def get(self, number_id: str) -> SmsNumber | None:
+        row = self._db.conn.execute(
+            sa.select(sms_numbers).where(sms_numbers.c.id == number_id)
+        ).first()
+        return None if row is None else _row_to_number(row)
+
+    def holding(self, business_id: str) -> SmsNumber | None:
+        return self._holding(sms_numbers.c.business_id == business_id)
+
+    def holder_of(self, number: PhoneNumber) -> SmsNumber | None:
+        return self._holding(sms_numbers.c.number == number.e164)
+
+    def update(self, number: SmsNumber) -> None:
+        if self.get(number.id) is None:
+            return
+        values = _number_values(number)
+        del values["id"]
+        self._write(
+            number, sa.update(sms_numbers).where(sms_numbers.c.id == number.id).values(values), None
+        )
+
+    def delete(self, number_id: str) -> None:
+        self._db.conn.execute(sa.delete(sms_numbers).where(sms_numbers.c.id == number_id))
+
+    def history(self, business_id: str) -> Sequence[SmsNumber]:
+        rows = self._db.conn.execute(
+            sa.select(sms_numbers)
+            .where(sms_numbers.c.business_id == business_id)
+            .order_by(sms_numbers.c.created_at, sms_numbers.c.id)
+        )
+        return [_row_to_number(row) for row in rows]
+
+
+class _Consents:
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    def get(
+        self, business_id: str, phone: PhoneNumber, *, for_update: bool = False
+    ) -> ConsentRecord | None:
+        query = sa.select(consents).where(
+            consents.c.business_id == business_id, consents.c.phone == phone.e164
+        )
+        if for_update:
+            # PostgreSQL locks the row; SQLite ignores it (BEGIN IMMEDIATE
+            # already holds the database's write lock).
+            query = query.with_for_update()
+        row = self._db.conn.execute(query).first()
+        return None if row is None else _row_to_consent(row)
+
+    def get_many(
+        self, business_id: str, phones: Collection[PhoneNumber]
+    ) -> Mapping[PhoneNumber, ConsentRecord]:
+        wanted = [p.e164 for p in phones]
+        found: dict[PhoneNumber, ConsentRecord] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            rows = self._db.conn.execute(
+                sa.select(consents).where(
+                    consents.c.business_id == business_id,
+                    consents.c.phone.in_(wanted[start : start + _CHUNK]),
+                )
+            )
+            for row in rows:
+                record = _row_to_consent(row)
+                found[record.phone] = record
+        return found
+
+    def add_many(self, records: Sequence[ConsentRecord]) -> None:
+        if not records:
+            return
+        violated = self._db.guarded(consents.insert(), [_consent_values(r) for r in records])
+        if violated == consents.primary_key.name:
+            raise ConsentConflict()
+        if violated is not None:
+            raise AssertionError(f"unexpected constraint {violated}")
+
+    def update_many(self, records: Sequence[ConsentRecord]) -> None:
+        if not records:
+            return
+        statement = (
+            sa.update(consents)
+            .where(
+                consents.c.business_id == sa.bindparam("key_business_id"),
+                consents.c.phone == sa.bindparam("key_phone"),
+            )
+            .values(
+                source=sa.bindparam("source"),
+                consented_at=sa.bindparam("consented_at"),
+                updated_at=sa.bindparam("updated_at"),
+                opted_out_at=sa.bindparam("opted_out_at"),
+                opt_out_source=sa.bindparam("opt_out_source"),
+            )
+        )
+        params = []
+        for record in records:
+            values = _consent_values(record)
+            values["key_business_id"] = values.pop("business_id")
+            values["key_phone"] = values.pop("phone")
+            params.append(values)
+        self._db.conn.execute(statement, params)
+
+    def append_events(self, events: Sequence[ConsentEvent]) -> None:
+        if events:
+            self._db.conn.execute(consent_events.insert(), [_event_values(e) for e in events])
+
+    def events(self, business_id: str, phone: PhoneNumber) -> Sequence[ConsentEvent]:
+        rows = self._db.conn.execute(
+            sa.select(consent_events)
+            .where(
+                consent_events.c.business_id == business_id,
+                consent_events.c.phone == phone.e164,
+            )
+            .order_by(consent_events.c.id)
+        )
+        return [_row_to_event(row) for row in rows]
+
+    def page(
+        self, business_id: str, *, after: tuple[datetime, str] | None, limit: int
+    ) -> Sequence[ConsentRecord]:
+        query = sa.select(consents).where(consents.c.business_id == business_id)
+        if after is not None:
+            query = query.where(_before(consents.c.updated_at, consents.c.phone, after))
+        query = query.order_by(consents.c.updated_at.desc(), consents.c.phone.desc()).limit(limit)
+        return [_row_to_consent(row) for row in self._db.conn.execute(query)]
+
+    def iterate(self, business_id: str) -> Iterator[ConsentRecord]:
+        query = (
+            sa.select(consents)
+            .where(consents.c.business_id == business_id)
+            .order_by(consents.c.phone)
+            .execution_options(yield_per=_STREAM)
+        )
+        with self._db.conn.execute(query) as rows:
+            for row in rows:
+                yield _row_to_consent(row)
+
+
+class _Allowances:
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    def _key(self, business_id: str, period: str) -> sa.ColumnElement[bool]:
+        return sa.and_(allowances.c.business_id == business_id, allowances.c.period == period)
+
+    def used(self, business_id: str, period: str) -> int:
+        used = self._db.conn.execute(
+            sa.select(allowances.c.used).where(self._key(business_id, period))
+        ).scalar_one_or_none()
+        return 0 if used is None else int(used)
+
+    def try_consume(self, business_id: str, period: str, units: int, limit: int) -> bool:
+        self._db.conn.execute(
+            self._db.insert(allowances)
+            .values(business_id=business_id, period=period, used=0)
+            .on_conflict_do_nothing(index_elements=["business_id", "period"])
+        )
+        # The one conditional statement: the row lock (PostgreSQL) or the
+        # database write lock (SQLite) makes check and add a single step.
+        consumed = self._db.conn.execute(
+            sa.update(allowances)
+            .where(self._key(business_id, period), allowances.c.used + units <= limit)
+            .values(used=allowances.c.used + units)
+        )
+        return consumed.rowcount == 1
+
+    def give_back(self, business_id: str, period: str, units: int) -> None:
+        if units == 0:
+            return
+        returned = self._db.conn.execute(
+            sa.update(allowances)
+            .where(self._key(business_id, period), allowances.c.used >= units)
+            .values(used=allowances.c.used - units)
+        )
+        if returned.rowcount != 1:
+            raise ValueError("cannot give back more units than were used")
+
+
+class _Messages:
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    def _one(self, condition: sa.ColumnElement[bool]) -> OutboundMessage | None:
+        row = self._db.conn.execute(sa.select(messages).where(condition).limit(1)).first()
+        return None if row is None else _row_to_message(row)
+
+    def add(self, message: OutboundMessage) -> None:
+        key = message.idempotency_key
+        violated = self._db.guarded(messages.insert(), _message_values(message))
+        if violated is None:
+            return
+        if key is not None and self.by_idempotency_key(message.business_id, key) is not None:
+            raise IdempotencyConflict(key=key)
+        if violated == messages.primary_key.name:
+            raise ValueError(f"duplicate message id {message.id}")
+        raise AssertionError(f"unexpected constraint {violated}")
+
+    def get(self, message_id: str) -> OutboundMessage | None:
+        return self._one(messages.c.id == message_id)
+
+    def by_idempotency_key(self, business_id: str, key: str) -> OutboundMessage | None:
+        return self._one(
+            sa.and_(messages.c.business_id == business_id, messages.c.idempotency_key == key)
+        )
+
+    def by_provider_sid(self, provider_sid: str) -> OutboundMessage | None:
+        return self._one(messages.c.provider_sid == provider_sid)
+
+    def transition(
+        self,
+        message_id: str,
+        *,
+        allowed_from: Collection[MessageStatus],
+        to: MessageStatus,
+        now: datetime,
+        provider_sid: str | None = None,
+        error_code: int | None = None,
+        units: int | None = None,
+    ) -> OutboundMessage | None:
+        values: dict[str, Any] = {"status": to.value, "updated_at": now}
+        if provider_sid is not None:
+            values["provider_sid"] = provider_sid
+        if error_code is not None:
+            values["error_code"] = error_code
+        if units is not None:
+            values["units"] = units
+        row = self._db.conn.execute(
+            sa.update(messages)
+            .where(
+                messages.c.id == message_id,
+                messages.c.status.in_([s.value for s in allowed_from]),
+            )
+            .values(values)
+            .returning(*messages.c)
+        ).first()
+        return None if row is None else _row_to_message(row)
+
+    def latest_review_request_at(self, business_id: str, to: PhoneNumber) -> datetime | None:
+        latest: datetime | None = self._db.conn.execute(
+            sa.select(sa.func.max(messages.c.created_at)).where(
+                messages.c.business_id == business_id,
+                messages.c.to_phone == to.e164,
+                messages.c.kind == MessageKind.REVIEW_REQUEST.value,
+                messages.c.status.not_in([s.value for s in NEVER_SENT]),
+            )
+        ).scalar_one()
+        return latest
+
+    def due(self, now: datetime, limit: int) -> Sequence[OutboundMessage]:
+        rows = self._db.conn.execute(
+            sa.select(messages)
+            .where(
+                messages.c.status == MessageStatus.SCHEDULED.value,
+                messages.c.send_at <= now,
+            )
+            .order_by(messages.c.send_at, messages.c.id)
+            .limit(limit)
+        )
+        return [_row_to_message(row) for row in rows]
+
+    def scheduled_for(self, business_id: str) -> Sequence[OutboundMessage]:
+        rows = self._db.conn.execute(
+            sa.select(messages)
+            .where(
+                messages.c.business_id == business_id,
+                messages.c.status == MessageStatus.SCHEDULED.value,
+            )
+            .order_by(messages.c.created_at, messages.c.id)
+        )
+        return [_row_to_message(row) for row in rows]
+
+    def for_recipient(
+        self,
+        business_id: str,
+        phone: PhoneNumber,
+        *,
+        before: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Sequence[OutboundMessage]:
+        query = sa.select(messages).where(
+            messages.c.business_id == business_id, messages.c.to_phone == phone.e164
+        )
+        if before is not None:
+            query = query.where(_before(messages.c.created_at, messages.c.id, before))
+        query = query.order_by(messages.c.created_at.desc(), messages.c.id.desc()).limit(limit)
+        return [_row_to_message(row) for row in self._db.conn.execute(query)]
+
+    def for_business(self, business_id: str) -> Sequence[OutboundMessage]:
+        rows = self._db.conn.execute(
+            sa.select(messages)
+            .where(messages.c.business_id == business_id)
+            .order_by(messages.c.created_at, messages.c.id)
+        )
+        return [_row_to_message(row) for row in rows]
+
+
+class _Inbound:
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    def add(self, message: InboundMessage) -> bool:
+        stored = self._db.conn.execute(
+            self._db.insert(inbound_messages)
+            .values(_inbound_values(message))
+            .on_conflict_do_nothing(index_elements=["provider_sid"])
+        )
+        return stored.rowcount == 1
+
+    def for_sender(
+        self,
+        business_id: str,
+        phone: PhoneNumber,
+        *,
+        before: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Sequence[InboundMessage]:
+        t = inbound_messages
+        query = sa.select(t).where(t.c.business_id == business_id, t.c.from_phone == phone.e164)
+        if before is not None:
+            query = query.where(_before(t.c.received_at, t.c.id, before))
+        query = query.order_by(t.c.received_at.desc(), t.c.id.desc()).limit(limit)
+        return [_row_to_inbound(row) for row in self._db.conn.execute(query)]
+
+
+class _Sessions:
+    def __init__(self, db: _Db) -> None:
+        self._db = db
+
+    def add(self, session: DashboardSession) -> None:
+        values = _session_values(session)
+        self._db.conn.execute(
+            self._db.insert(dashboard_sessions)
+            .values(values)
+            .on_conflict_do_update(
+                index_elements=["token_hash"],
+                set_={k: v for k, v in values.items() if k != "token_hash"},
+            )
+        )
+
+    def get(self, token_hash: str) -> DashboardSession | None:
+        row = self._db.conn.execute(
+            sa.select(dashboard_sessions).where(dashboard_sessions.c.token_hash == token_hash)
+        ).first()
+        return None if row is None else _row_to_session(row)
+
+    def delete(self, token_hash: str) -> None:
+        self._db.conn.execute(
+            sa.delete(dashboard_sessions).where(dashboard_sessions.c.token_hash == token_hash)
+        )
+
+
+class _Open:
+    """The connection and repositories of one thread's open block."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.db = _Db(connection)
+        self.businesses = _Businesses(self.db)
+        self.numbers = _Numbers(self.db)
+        self.consents = _Consents(self.db)
+        self.allowances = _Allowances(self.db)
+        self.messages = _Messages(self.db)
+        self.inbound = _Inbound(self.db)
+        self.sessions = _Sessions(self.db)
+
+
+class SqlUnitOfWork:
+    """A unit of work over a SQLAlchemy engine. Share one instance between threads.
+
+    ``with uow:`` takes a connection for the current thread; its transaction
+    begins with the first statement (``BEGIN IMMEDIATE`` on SQLite). Leaving
+    the block rolls back whatever was not committed and returns the
+    connection to the pool.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._local = threading.local()
+
+    @classmethod
+    def from_url(cls, url: str) -> SqlUnitOfWork:
+        """A unit of work on a new engine for ``url`` (see :func:`make_engine`)."""
+        return cls(make_engine(url))
+
+    def __repr__(self) -> str:
+        return f"SqlUnitOfWork({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def _open(self) -> _Open:
+        current: _Open | None = getattr(self._local, "open", None)
+        if current is None:
+            raise RuntimeError("repositories are reachable only inside 'with uow:'")
+        return current
+
+    def __enter__(self) -> Self:
+        if getattr(self._local, "open", None) is not None:
+            raise RuntimeError("this thread already has an open unit of work")
+        self._local.open = _Open(self.engine.connect())
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection = self._open().db.conn
+        self._local.open = None
+        try:
+            if connection.in_transaction():
+                connection.rollback()
+        finally:
+            connection.close()
+
+    def commit(self) -> None:
+        connection = self._open().db.conn
+        if connection.in_transaction():
+            connection.commit()
+
+    def rollback(self) -> None:
+        connection = self._open().db.conn
+        if connection.in_transaction():
+            connection.rollback()
+
+    @property
+    def businesses(self) -> _Businesses:
+        return self._open().businesses
+
+    @property
+    def numbers(self) -> _Numbers:
+        return self._open().numbers
+
+    @property
+    def consents(self) -> _Consents:
+        return self._open().consents
+
+    @property
+    def allowances(self) -> _Allowances:
+        return self._open().allowances
+
+    @property
+    def messages(self) -> _Messages:
+        return self._open().messages
+
+    @property
+    def inbound(self) -> _Inbound:
+        return self._open().inbound
+
+    @property
+    def sessions(self) -> _Sessions:
+        return self._open().sessions
+
+
+def _conforms(uow: SqlUnitOfWork) -> UnitOfWork:
+    return uow  # mypy proves the adapter satisfies the port
+
+
+__all__ = ["SqlUnitOfWork"]

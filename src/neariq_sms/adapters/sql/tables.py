@@ -1,0 +1,230 @@
+"""The schema: SQLAlchemy Core tables on one ``MetaData``.
+
+The invariants of DESIGN.md live here as constraints, so that they hold for
+every process sharing the database: partial unique indexes for the
+one-number rules, primary keys for one consent per (business, phone) and one
+allowance row per (business, period), a unique (business, idempotency key),
+and CHECKs for the values the domain allows.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+from neariq_sms.domain.business import NumberStatus
+from neariq_sms.domain.consent import ConsentEventKind
+from neariq_sms.domain.messages import MessageKind, MessageStatus
+from neariq_sms.domain.plans import Plan
+
+
+class UtcDateTime(sa.types.TypeDecorator[datetime]):
+    """An aware UTC datetime on every engine.
+
+    PostgreSQL stores ``timestamptz``. SQLite has no time zones: the value is
+    stored as naive UTC text, which also keeps its text order the time order.
+    Naive datetimes are refused rather than guessed.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetimes are not stored; give an aware one")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+NAMING_CONVENTION: dict[str, Any] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+PHONE = 16
+SLUG = 40
+STATUS = 20
+
+
+def _one_of(column: str, values: list[str]) -> str:
+    quoted = ", ".join(f"'{v}'" for v in values)  # enum values, not user input
+    return f"{column} IN ({quoted})"
+
+
+def _values(enum: Any) -> list[str]:
+    return [member.value for member in enum]
+
+
+HOLDS_SLOT = _one_of("status", [NumberStatus.PENDING.value, NumberStatus.ACTIVE.value])
+
+businesses = sa.Table(
+    "businesses",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("plan", sa.String(STATUS), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("review_url", sa.Text),
+    sa.Column("timezone", sa.String(), nullable=False),
+    sa.Column("active", sa.Boolean(create_constraint=False), nullable=False),
+    sa.Column("review_template", sa.Text),
+    sa.CheckConstraint(_one_of("plan", _values(Plan)), name="plan"),
+)
+
+sms_numbers = sa.Table(
+    "sms_numbers",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("business_id", sa.String(), sa.ForeignKey("businesses.id"), nullable=False),
+    sa.Column("number", sa.String(PHONE), nullable=False),
+    sa.Column("status", sa.String(STATUS), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("provider_sid", sa.String()),
+    sa.Column("friendly_name", sa.Text),
+    sa.Column("released_at", UtcDateTime),
+    sa.CheckConstraint(_one_of("status", _values(NumberStatus)), name="status"),
+    # While pending or active a row holds two slots: the business's one number
+    # and the number's one business. Released rows are history and hold none.
+    sa.Index(
+        "uq_sms_numbers_business_holds",
+        "business_id",
+        unique=True,
+        sqlite_where=sa.text(HOLDS_SLOT),
+        postgresql_where=sa.text(HOLDS_SLOT),
+    ),
+    sa.Index(
+        "uq_sms_numbers_number_held",
+        "number",
+        unique=True,
+        sqlite_where=sa.text(HOLDS_SLOT),
+        postgresql_where=sa.text(HOLDS_SLOT),
+    ),
+    sa.Index("ix_sms_numbers_business_id_created_at", "business_id", "created_at"),
+)
+
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column("business_id", sa.String(), sa.ForeignKey("businesses.id"), primary_key=True),
+    sa.Column("phone", sa.String(PHONE), primary_key=True),
+    sa.Column("source", sa.String(SLUG), nullable=False),
+    sa.Column("consented_at", UtcDateTime),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("opted_out_at", UtcDateTime),
+    sa.Column("opt_out_source", sa.String(SLUG)),
+    # The primary key (business_id, phone) is the lookup index; this one
+    # serves the newest-first pages.
+    sa.Index("ix_consents_business_id_updated_at_phone", "business_id", "updated_at", "phone"),
+)
+
+consent_events = sa.Table(
+    "consent_events",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("business_id", sa.String(), sa.ForeignKey("businesses.id"), nullable=False),
+    sa.Column("phone", sa.String(PHONE), nullable=False),
+    sa.Column("kind", sa.String(STATUS), nullable=False),
+    sa.Column("source", sa.String(SLUG), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.CheckConstraint(_one_of("kind", _values(ConsentEventKind)), name="kind"),
+    sa.Index("ix_consent_events_business_id_phone_id", "business_id", "phone", "id"),
+)
+
+allowances = sa.Table(
+    "allowances",
+    metadata,
+    sa.Column("business_id", sa.String(), sa.ForeignKey("businesses.id"), primary_key=True),
+    sa.Column("period", sa.String(7), primary_key=True),
+    sa.Column("used", sa.Integer, nullable=False),
+    sa.CheckConstraint("used >= 0", name="used_not_negative"),
+)
+
+messages = sa.Table(
+    "messages",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("business_id", sa.String(), sa.ForeignKey("businesses.id"), nullable=False),
+    sa.Column("to_phone", sa.String(PHONE), nullable=False),
+    sa.Column("from_phone", sa.String(PHONE), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("segments", sa.Integer, nullable=False),
+    sa.Column("units", sa.Integer, nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("status", sa.String(STATUS), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("kind", sa.String(STATUS), nullable=False),
+    sa.Column("idempotency_key", sa.String()),
+    sa.Column("send_at", UtcDateTime),
+    sa.Column("provider_sid", sa.String()),
+    sa.Column("error_code", sa.Integer),
+    sa.Column("updated_at", UtcDateTime),
+    sa.CheckConstraint(_one_of("status", _values(MessageStatus)), name="status"),
+    sa.CheckConstraint(_one_of("kind", _values(MessageKind)), name="kind"),
+    sa.CheckConstraint("units >= 0", name="units_not_negative"),
+    sa.UniqueConstraint("business_id", "idempotency_key"),
+    sa.Index(
+        "ix_messages_business_id_to_phone_created_at", "business_id", "to_phone", "created_at"
+    ),
+    sa.Index("ix_messages_status_send_at", "status", "send_at"),
+    sa.Index("ix_messages_provider_sid", "provider_sid"),
+)
+
+inbound_messages = sa.Table(
+    "inbound_messages",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("business_id", sa.String(), sa.ForeignKey("businesses.id"), nullable=False),
+    sa.Column("from_phone", sa.String(PHONE), nullable=False),
+    sa.Column("to_phone", sa.String(PHONE), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("provider_sid", sa.String()),
+    sa.Column("keyword", sa.String(STATUS)),
+    # Providers redeliver webhooks: one row per provider sid.
+    sa.UniqueConstraint("provider_sid"),
+    sa.Index(
+        "ix_inbound_messages_business_id_from_phone_received_at",
+        "business_id",
+        "from_phone",
+        "received_at",
+    ),
+)
+
+dashboard_sessions = sa.Table(
+    "dashboard_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(), primary_key=True),
+    sa.Column("business_id", sa.String(), sa.ForeignKey("businesses.id"), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime),
+)
+
+__all__ = [
+    "UtcDateTime",
+    "allowances",
+    "businesses",
+    "consent_events",
+    "consents",
+    "dashboard_sessions",
+    "inbound_messages",
+    "messages",
+    "metadata",
+    "sms_numbers",
+]
