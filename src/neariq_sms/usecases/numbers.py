@@ -172,6 +172,15 @@ def provision_number(
             telephony.release(purchased.provider_sid)
         except Exception:
             log.exception("compensating release failed sid=%s", purchased.provider_sid)
+        else:
+            # The number is gone again: drop the claim too, or the business would
+            # hold a pending slot forever. Storage may still be down: best effort.
+            try:
+                with uow:
+                    uow.numbers.delete(claim.id)
+                    uow.commit()
+            except Exception:
+                log.exception("dropping the claim of a released number failed id=%s", claim.id)
         raise
     log.info("number provisioned business=%s number=%s", business.id, number)
     return ProvisionResult(number=number.e164, sid=purchased.provider_sid)
