@@ -8,7 +8,7 @@ from datetime import datetime
 
 import attrs
 
-from neariq_sms.domain.errors import InvalidField
+from neariq_sms.domain.errors import InvalidField, MissingField
 from neariq_sms.domain.phone import PhoneNumber
 
 _SOURCE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
@@ -16,6 +16,8 @@ _SOURCE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 def validate_source(raw: object, *, field: str = "source") -> str:
     """A consent source is a short slug such as ``web_form`` or ``point_of_sale``."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        raise MissingField(field)
     if not isinstance(raw, str):
         raise InvalidField(field, "must be a string")
     value = raw.strip().lower()

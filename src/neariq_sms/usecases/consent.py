@@ -33,6 +33,7 @@ from neariq_sms.usecases._common import (
     encode_cursor,
     load_business,
     parse_phone,
+    require_present,
     store_opt_in,
     store_opt_out,
 )
@@ -100,9 +101,11 @@ def record_consent(
     """
     now = clock.now()
     business = load_business(uow, business_id)
-    number = parse_phone(phone, field="phone", region=policy.default_region)
+    # The spec's order of shape errors: missing_field, then invalid_field, then invalid_phone.
+    require_present(phone, "phone")
     slug = validate_source(source)
     at = _not_future(parse_timestamp(consented_at), now, "consentedAt")
+    number = parse_phone(phone, field="phone", region=policy.default_region)
     for attempt in range(2):
         try:
             with uow:
@@ -172,8 +175,9 @@ def opt_in(
     """An explicit re-subscribe: consent now, newer than (and lifting) any opt-out."""
     now = clock.now()
     business = load_business(uow, business_id)
-    number = parse_phone(phone, field="phone", region=policy.default_region)
+    require_present(phone, "phone")
     slug = validate_source(source)
+    number = parse_phone(phone, field="phone", region=policy.default_region)
     return _retry_on_conflict(
         lambda: _tx(uow, lambda: store_opt_in(uow, business.id, number, source=slug, now=now))
     )
