@@ -1,0 +1,147 @@
+"""Inbound messages: STOP / START / HELP, replies, unknown senders, conversations."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from neariq_sms import usecases as uc
+from neariq_sms.adapters.memory import ManualClock, SimulatedTelephony
+from neariq_sms.domain import Keyword, RecipientOptedOut
+from neariq_sms.ports import UnitOfWork
+from tests.usecases.support import AUSTIN_NUMBER, CUSTOMER, ready_business, snapshot
+
+STRANGER = "+15557650000"
+
+
+def inbound(
+    uow: UnitOfWork,
+    clock: ManualClock,
+    body: str,
+    from_: str = CUSTOMER,
+    sid: str | None = None,
+    to: str = AUSTIN_NUMBER,
+) -> uc.InboundResult:
+    return uc.handle_inbound_message(to, from_, body, sid, uow=uow, clock=clock)
+
+
+def test_stop_opts_out_and_gets_one_confirmation(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """ "Stop." records an opt-out (source ``keyword``) and answers the confirmation."""
+    business = ready_business(uow, telephony, clock)
+    result = inbound(uow, clock, "Stop.")
+    assert (result.business_id, result.keyword) == (business.id, Keyword.OPT_OUT)
+    assert result.reply is not None
+    assert "unsubscribed" in result.reply
+    record = uc.get_consent(business.id, CUSTOMER, uow=uow)
+    assert record is not None
+    assert (record.opted_out, record.opt_out_source) == (True, "keyword")
+    with pytest.raises(RecipientOptedOut):
+        uc.send_review_request(
+            business.id, CUSTOMER, "Jane", uow=uow, telephony=telephony, clock=clock
+        )
+    assert telephony.calls["send"] == 0
+
+
+def test_start_after_stop_resubscribes(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """The customer's own opt-in keyword lifts the opt-out."""
+    business = ready_business(uow, telephony, clock)
+    inbound(uow, clock, "STOP")
+    clock.advance(timedelta(minutes=1))
+    result = inbound(uow, clock, "unstop")
+    assert result.keyword is Keyword.OPT_IN
+    assert result.reply is not None
+    sent = uc.send_review_request(
+        business.id, CUSTOMER, "Jane", uow=uow, telephony=telephony, clock=clock
+    )
+    assert sent.message_sid is not None
+
+
+def test_help_answers_the_help_text_and_changes_no_consent(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """HELP names the business and how to opt out; the consent record is untouched."""
+    business = ready_business(uow, telephony, clock)
+    before = uc.get_consent(business.id, CUSTOMER, uow=uow)
+    result = inbound(uow, clock, "help")
+    assert result.keyword is Keyword.HELP
+    assert result.reply is not None
+    assert "Aster Grove Fitness" in result.reply
+    assert "STOP" in result.reply
+    assert uc.get_consent(business.id, CUSTOMER, uow=uow) == before
+
+
+def test_a_message_from_an_unknown_sender_is_stored_but_creates_no_consent(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """It shows in the conversation; no record appears and no reply is due."""
+    business = ready_business(uow, telephony, clock)
+    result = inbound(uow, clock, "Is the gym open on Sunday?", from_=STRANGER)
+    assert (result.keyword, result.reply) == (None, None)
+    assert uc.get_consent(business.id, STRANGER, uow=uow) is None
+    page = uc.list_conversation(business.id, STRANGER, uow=uow)
+    assert [(i.direction, i.body) for i in page.items] == [
+        ("inbound", "Is the gym open on Sunday?")
+    ]
+
+
+def test_stop_from_an_unknown_phone_blocks_later_consent_writes_and_imports(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """A STOP before any consent still wins over every later plain consent."""
+    business = ready_business(uow, telephony, clock)
+    inbound(uow, clock, "STOP", from_=STRANGER)
+    clock.advance(timedelta(hours=1))
+    with pytest.raises(RecipientOptedOut):
+        uc.record_consent(business.id, STRANGER, "paper", uow=uow, clock=clock)
+    report = uc.import_consents(business.id, [{"phone": STRANGER}], uow=uow, clock=clock)
+    assert (report.imported, report.updated, report.skipped) == (0, 0, 1)
+    record = uc.get_consent(business.id, STRANGER, uow=uow)
+    assert record is not None
+    assert not record.allows_sending
+
+
+def test_a_redelivered_webhook_changes_nothing(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """The same provider sid twice: the second is a duplicate and stores nothing."""
+    ready_business(uow, telephony, clock)
+    inbound(uow, clock, "Thanks!", sid="SM1")
+    before = snapshot(uow)
+    again = inbound(uow, clock, "Thanks!", sid="SM1")
+    assert again.duplicate
+    assert snapshot(uow) == before
+
+
+def test_a_message_to_a_number_no_business_holds_is_ignored(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """No business, no keyword handling, nothing stored."""
+    ready_business(uow, telephony, clock)
+    before = snapshot(uow, phones=[CUSTOMER])
+    result = inbound(uow, clock, "STOP", to="+15125550199")
+    assert result == uc.InboundResult(None, None, None)
+    assert snapshot(uow, phones=[CUSTOMER]) == before
+
+
+def test_the_conversation_interleaves_both_directions_newest_first(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """Review request, reply, reply: paged two at a time, newest first."""
+    business = ready_business(uow, telephony, clock)
+    uc.send_review_request(business.id, CUSTOMER, "Jane", uow=uow, telephony=telephony, clock=clock)
+    clock.advance(timedelta(minutes=1))
+    inbound(uow, clock, "Thanks, done!")
+    clock.advance(timedelta(minutes=1))
+    inbound(uow, clock, "5 stars")
+
+    first = uc.list_conversation(business.id, CUSTOMER, None, 2, uow=uow)
+    second = uc.list_conversation(business.id, CUSTOMER, first.next_cursor, 2, uow=uow)
+
+    assert [i.body for i in first.items] == ["5 stars", "Thanks, done!"]
+    assert [i.direction for i in second.items] == ["outbound"]
+    assert second.next_cursor is None
