@@ -1,0 +1,447 @@
+"""The ``/api/sms`` HTTP contract as one plain function, for any host framework.
+
+:func:`handle` maps (method, path, query string, headers, body bytes, the
+business id the host resolved from its own session or ``None``) to
+(status, headers, body bytes). It imports no web framework; the WSGI binding
+and the Flask and FastAPI examples are a few lines around it.
+
+Errors answer ``{"ok": false, "error": "...", "code": "..."}`` with the status
+of the error table in ``spec/reference-server.md``, checked in its order:
+route and method, body size, 401, 404, the request's shape, 503, the plan,
+then the action's own rules (the use cases check from 404 on).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from importlib import resources
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
+
+from neariq_sms import usecases as uc
+from neariq_sms.adapters.http.errors import (
+    ConsentNotFound,
+    InternalError,
+    PayloadTooLarge,
+    RouteNotFound,
+)
+from neariq_sms.adapters.http.serialise import (
+    Json,
+    consent_body,
+    consent_page_body,
+    provision_body,
+    search_body,
+    send_body,
+    sms_error_body,
+    status_body,
+)
+from neariq_sms.config import Services
+from neariq_sms.domain.consent import validate_source
+from neariq_sms.domain.errors import (
+    BusinessNotFound,
+    Cooldown,
+    InvalidField,
+    InvalidJson,
+    InvalidSignature,
+    MethodNotAllowed,
+    MissingField,
+    SmsError,
+    SmsNotConfigured,
+    Unauthenticated,
+    UnknownAction,
+)
+from neariq_sms.domain.review import validate_customer_name
+from neariq_sms.usecases.consent import parse_timestamp
+
+log = logging.getLogger("neariq_sms.http")
+
+#: Request bodies larger than this answer 413.
+MAX_BODY_BYTES = 64 * 1024
+MAX_QUERY_FIELDS = 20
+MAX_IDEMPOTENCY_KEY = 200
+
+API_PATH = "/api/sms"
+CONSENTS_PATH = "/api/sms/consents"
+OPT_OUT_PATH = "/api/sms/consents/opt-out"
+OPT_IN_PATH = "/api/sms/consents/opt-in"
+OPENAPI_PATH = "/api/sms/openapi.json"
+INBOUND_WEBHOOK_PATH = "/api/sms/webhooks/twilio/inbound"
+STATUS_WEBHOOK_PATH = "/api/sms/webhooks/twilio/status"
+
+ACTIONS = ("provision", "send_review_request", "release")
+
+Headers = Mapping[str, str] | Iterable[tuple[str, str]]
+
+
+class Response(NamedTuple):
+    """What :func:`handle` answers; unpacks as ``status, headers, body``."""
+
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class _Request(NamedTuple):
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    body: bytes
+    business_id: str | None
+
+
+_JSON_HEADERS = [
+    ("Content-Type", "application/json"),
+    ("Cache-Control", "no-store"),
+    ("X-Content-Type-Options", "nosniff"),
+]
+
+
+def json_response(status: int, body: Json, extra: Iterable[tuple[str, str]] = ()) -> Response:
+    data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return Response(status, [*_JSON_HEADERS, *extra], data)
+
+
+def error_response(exc: SmsError, extra: Iterable[tuple[str, str]] = ()) -> Response:
+    headers = list(extra)
+    if isinstance(exc, Cooldown):
+        headers.append(("Retry-After", exc.until.strftime("%a, %d %b %Y %H:%M:%S GMT")))
+    return json_response(exc.status, sms_error_body(exc), headers)
+
+
+# --- request parsing ----------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
+def _json_object(body: bytes) -> dict[str, Any]:
+    try:
+        data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise InvalidJson() from None
+    if not isinstance(data, dict):
+        raise InvalidJson()
+    return data
+
+
+def _query(text: str) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(
+            text, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS, errors="replace"
+        )
+    except ValueError:
+        raise InvalidField("query", f"has more than {MAX_QUERY_FIELDS} parameters") from None
+    params: dict[str, str] = {}
+    for key, value in pairs:
+        if key in params:
+            raise InvalidField(key[:40], "must be given at most once")
+        params[key] = value
+    return params
+
+
+def _required(data: Mapping[str, Any], *fields: str) -> None:
+    """Presence first, for every field, so ``missing_field`` precedes ``invalid_field``."""
+    for field in fields:
+        value = data.get(field)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise MissingField(field)
+
+
+def _idempotency_key(headers: Mapping[str, str]) -> str | None:
+    key = headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
+        raise InvalidField(
+            "Idempotency-Key",
+            f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters",
+        )
+    return key
+
+
+def _short(text: str) -> str:
+    """User input echoed in an error: bounded, printable."""
+    clean = "".join(ch for ch in text if not unicodedata.category(ch).startswith("C"))
+    return clean[:40]
+
+
+# --- session endpoints -------------------------------------------------------
+
+
+def _check_business(services: Services, business_id: str) -> None:
+    with services.uow:
+        business = services.uow.businesses.get(business_id)
+    if business is None or not business.active:
+        raise BusinessNotFound(business_id=business_id)
+
+
+def _get_sms(req: _Request, s: Services, business_id: str) -> Response:
+    params = _query(req.query)
+    action = params.get("action", "")
+    if action == "":
+        status = uc.get_status(
+            business_id, uow=s.uow, telephony=s.telephony, clock=s.clock, policy=s.policy
+        )
+        return json_response(200, status_body(status))
+    if action != "search":
+        raise UnknownAction(_short(action))
+    numbers = uc.search_numbers(
+        business_id,
+        params.get("areaCode"),
+        params.get("limit") or None,
+        uow=s.uow,
+        telephony=s.telephony,
+    )
+    return json_response(200, search_body(s.telephony.configured, numbers))
+
+
+def _post_sms(req: _Request, s: Services, business_id: str) -> Response:
+    data = _json_object(req.body)
+    action = data.get("action")
+    if action is not None and not isinstance(action, str):
+        raise InvalidField("action", "must be a string")
+    if action and action not in ACTIONS:
+        raise UnknownAction(_short(action))
+    _required(data, "action")
+    deps: dict[str, Any] = {"uow": s.uow, "telephony": s.telephony, "clock": s.clock}
+    if action == "provision":
+        result = uc.provision_number(business_id, data.get("phoneNumber"), **deps, policy=s.policy)
+        return json_response(200, provision_body(result))
+    if action == "send_review_request":
+        _required(data, "to", "customerName")
+        validate_customer_name(data["customerName"])
+        key = _idempotency_key(req.headers)
+        sent = uc.send_review_request(
+            business_id,
+            data["to"],
+            data["customerName"],
+            **deps,
+            policy=s.policy,
+            idempotency_key=key,
+        )
+        return json_response(200, send_body(sent))
+    uc.release_number(business_id, **deps)
+    return json_response(200, {"ok": True})
+
+
+def _get_consents(req: _Request, s: Services, business_id: str) -> Response:
+    params = _query(req.query)
+    phone = params.get("phone")
+    if phone is not None:
+        record = uc.get_consent(business_id, phone, uow=s.uow, policy=s.policy)
+        if record is None:
+            raise ConsentNotFound()
+        return json_response(200, consent_body(record))
+    page = uc.list_consents(
+        business_id, params.get("cursor") or None, params.get("limit") or None, uow=s.uow
+    )
+    return json_response(200, consent_page_body(page))
+
+
+def _post_consent(req: _Request, s: Services, business_id: str) -> Response:
+    data = _json_object(req.body)
+    _required(data, "phone", "source")
+    validate_source(data["source"])
+    parse_timestamp(data.get("consentedAt"))
+    record = uc.record_consent(
+        business_id,
+        data["phone"],
+        data["source"],
+        data.get("consentedAt"),
+        uow=s.uow,
+        clock=s.clock,
+        policy=s.policy,
+    )
+    return json_response(200, consent_body(record))
+
+
+def _post_opt_out(req: _Request, s: Services, business_id: str) -> Response:
+    data = _json_object(req.body)
+    _required(data, "phone")
+    source = data.get("source")
+    source = "api" if source is None or source == "" else validate_source(source)
+    record = uc.opt_out(
+        business_id, data["phone"], source, uow=s.uow, clock=s.clock, policy=s.policy
+    )
+    return json_response(200, consent_body(record))
+
+
+def _post_opt_in(req: _Request, s: Services, business_id: str) -> Response:
+    data = _json_object(req.body)
+    _required(data, "phone", "source")
+    validate_source(data["source"])
+    record = uc.opt_in(
+        business_id, data["phone"], data["source"], uow=s.uow, clock=s.clock, policy=s.policy
+    )
+    return json_response(200, consent_body(record))
+
+
+# --- public endpoints: webhooks, the OpenAPI document ---------------------------
+
+
+def _verified_form(req: _Request, s: Services) -> list[tuple[str, str]]:
+    """The webhook's form parameters, once its signature verifies; else 403 (or 503)."""
+    from neariq_sms.adapters.twilio.webhooks import parse_form
+
+    if s.webhooks is None:
+        raise SmsNotConfigured()
+    signature = req.headers.get("x-twilio-signature", "")
+    try:
+        params = parse_form(req.body)
+    except (ValueError, UnicodeDecodeError, SmsError):
+        raise InvalidSignature() from None
+    if not signature or not s.webhooks.verify(req.path, params, signature, req.query):
+        raise InvalidSignature()
+    return params
+
+
+def _inbound_webhook(req: _Request, s: Services) -> Response:
+    from neariq_sms.adapters.twilio.webhooks import inbound_from_form, twiml_reply
+
+    params = _verified_form(req, s)
+    to, from_, text, sid = inbound_from_form(params)
+    result = uc.handle_inbound_message(
+        to, from_, text, sid, uow=s.uow, clock=s.clock, policy=s.policy
+    )
+    return Response(
+        200,
+        [("Content-Type", "application/xml"), ("Cache-Control", "no-store")],
+        twiml_reply(result.reply).encode(),
+    )
+
+
+def _status_webhook(req: _Request, s: Services) -> Response:
+    from neariq_sms.adapters.twilio.webhooks import status_from_form
+
+    params = _verified_form(req, s)
+    sid, status, error_code = status_from_form(params)
+    uc.handle_status_callback(sid, status, error_code, uow=s.uow, clock=s.clock)
+    return json_response(200, {"ok": True})
+
+
+def openapi_document() -> bytes:
+    """The OpenAPI 3.1 document of this HTTP surface, as shipped in the package."""
+    return resources.files("neariq_sms.adapters.http").joinpath("openapi.json").read_bytes()
+
+
+def _openapi(req: _Request, s: Services) -> Response:
+    return Response(200, [("Content-Type", "application/json")], openapi_document())
+
+
+SessionHandler = Callable[[_Request, Services, str], Response]
+PublicHandler = Callable[[_Request, Services], Response]
+
+_SESSION_ROUTES: dict[str, dict[str, SessionHandler]] = {
+    API_PATH: {"GET": _get_sms, "POST": _post_sms},
+    CONSENTS_PATH: {"GET": _get_consents, "POST": _post_consent},
+    OPT_OUT_PATH: {"POST": _post_opt_out},
+    OPT_IN_PATH: {"POST": _post_opt_in},
+}
+_PUBLIC_ROUTES: dict[str, dict[str, PublicHandler]] = {
+    OPENAPI_PATH: {"GET": _openapi},
+    INBOUND_WEBHOOK_PATH: {"POST": _inbound_webhook},
+    STATUS_WEBHOOK_PATH: {"POST": _status_webhook},
+}
+
+#: Paths that need a dashboard session (the host resolves it to a business id).
+SESSION_PATHS = frozenset(_SESSION_ROUTES)
+
+#: Every path the contract answers, with its methods (for hosts that route first).
+ROUTES: dict[str, tuple[str, ...]] = {
+    path: tuple(methods) for path, methods in (_SESSION_ROUTES | _PUBLIC_ROUTES).items()
+}
+
+
+def _headers(raw: Headers) -> dict[str, str]:
+    items = raw.items() if isinstance(raw, Mapping) else raw
+    return {str(k).lower(): str(v) for k, v in items}
+
+
+def _dispatch(req: _Request, services: Services) -> Response:
+    methods = ROUTES.get(req.path)
+    if methods is None:
+        raise RouteNotFound()
+    if req.method not in methods:
+        return error_response(MethodNotAllowed(_short(req.method)), [("Allow", ", ".join(methods))])
+    if len(req.body) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(MAX_BODY_BYTES)
+    public = _PUBLIC_ROUTES.get(req.path)
+    if public is not None:
+        return public[req.method](req, services)
+    if req.business_id is None:
+        raise Unauthenticated()
+    _check_business(services, req.business_id)
+    return _SESSION_ROUTES[req.path][req.method](req, services, req.business_id)
+
+
+def handle(
+    method: str,
+    path: str,
+    query: str,
+    headers: Headers,
+    body: bytes,
+    business_id: str | None,
+    *,
+    services: Services,
+) -> Response:
+    """Answer one request to the ``/api/sms`` surface.
+
+    Args:
+        method: the HTTP method (any case).
+        path: the request path, e.g. ``/api/sms`` (no query string).
+        query: the raw query string without ``?``.
+        headers: request headers (names in any case).
+        body: the request body; a host should stop reading past
+            :data:`MAX_BODY_BYTES` and pass what it read (413 follows).
+        business_id: the business the host's session belongs to, ``None``
+            when there is no signed-in session (401 on session endpoints).
+        services: storage, provider, clock, policy and webhook verifier.
+
+    Returns:
+        ``(status, headers, body)``. Never raises for anything a client sends:
+        a bug answers 500 ``internal_error`` and is logged.
+    """
+    req = _Request(
+        method=method.upper(),
+        path=path,
+        query=query,
+        headers=_headers(headers),
+        body=body,
+        business_id=business_id if business_id is None else str(business_id),
+    )
+    try:
+        return _dispatch(req, services)
+    except SmsError as exc:
+        if exc.status >= 500 and not isinstance(exc, SmsNotConfigured):
+            log.warning("%s %s answered %s %s", req.method, req.path, exc.status, exc.code)
+        return error_response(exc)
+    except Exception:
+        log.exception("unhandled error on %s %s", req.method, req.path)
+        return error_response(InternalError())
+
+
+__all__ = [
+    "API_PATH",
+    "CONSENTS_PATH",
+    "INBOUND_WEBHOOK_PATH",
+    "MAX_BODY_BYTES",
+    "OPENAPI_PATH",
+    "OPT_IN_PATH",
+    "OPT_OUT_PATH",
+    "ROUTES",
+    "SESSION_PATHS",
+    "STATUS_WEBHOOK_PATH",
+    "Response",
+    "error_response",
+    "handle",
+    "json_response",
+    "openapi_document",
+]

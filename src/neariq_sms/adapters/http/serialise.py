@@ -1,0 +1,104 @@
+"""The JSON shapes of the specs, built from use-case results."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from neariq_sms.domain.business import AvailableNumber
+from neariq_sms.domain.consent import ConsentRecord
+from neariq_sms.domain.errors import SmsError
+from neariq_sms.usecases import Page, ProvisionResult, SendResult, SmsStatus
+
+Json = dict[str, Any]
+
+
+def iso_utc(moment: datetime | None) -> str | None:
+    """ISO-8601 in UTC with a ``Z``: ``2026-03-11T13:00:00Z``."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def status_body(status: SmsStatus) -> Json:
+    allowance = status.allowance
+    return {
+        "configured": status.configured,
+        "business": {
+            "id": status.business.id,
+            "name": status.business.name,
+            "smsNumber": status.number.number.e164 if status.number else None,
+            "smsEnabled": status.sms_enabled,
+            "plan": status.business.plan.value,
+            "allowance": {
+                "limit": allowance.limit,
+                "used": allowance.used,
+                "remaining": allowance.remaining,
+                "period": allowance.period,
+            },
+        },
+    }
+
+
+def search_body(configured: bool, numbers: Sequence[AvailableNumber]) -> Json:
+    return {
+        "configured": configured,
+        "numbers": [
+            {
+                "number": n.number.e164,
+                "friendlyName": n.friendly_name,
+                "locality": n.locality,
+                "region": n.region,
+            }
+            for n in numbers
+        ],
+    }
+
+
+def provision_body(result: ProvisionResult) -> Json:
+    return {"ok": True, "number": result.number, "sid": result.sid}
+
+
+def send_body(result: SendResult) -> Json:
+    body: Json = {"ok": True, "messageSid": result.message_sid, "status": result.status.value}
+    if result.send_at is not None:
+        body["sendAt"] = iso_utc(result.send_at)
+    return body
+
+
+def consent_body(record: ConsentRecord) -> Json:
+    return {
+        "phone": record.phone.e164,
+        "source": record.source,
+        "consentedAt": iso_utc(record.consented_at),
+        "optedOut": record.opted_out,
+        "optedOutAt": iso_utc(record.opted_out_at),
+        "optOutSource": record.opt_out_source,
+    }
+
+
+def consent_page_body(page: Page[ConsentRecord]) -> Json:
+    return {"consents": [consent_body(r) for r in page.items], "nextCursor": page.next_cursor}
+
+
+def error_body(code: str, message: str) -> Json:
+    return {"ok": False, "error": message, "code": code}
+
+
+def sms_error_body(exc: SmsError) -> Json:
+    return error_body(exc.code, exc.message)
+
+
+__all__ = [
+    "Json",
+    "consent_body",
+    "consent_page_body",
+    "error_body",
+    "iso_utc",
+    "provision_body",
+    "search_body",
+    "send_body",
+    "sms_error_body",
+    "status_body",
+]

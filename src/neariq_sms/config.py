@@ -1,0 +1,227 @@
+"""Configuration from the environment and the composition of the real adapters.
+
+Nothing here runs at import: :meth:`Settings.from_env` reads a mapping when
+called, and :func:`build_services` builds storage, provider, clock and policy
+when called. The reference server, the CLI and host applications share it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Protocol
+
+import attrs
+
+from neariq_sms.domain.errors import InvalidField
+from neariq_sms.domain.plans import Policy
+from neariq_sms.domain.quiet_hours import QuietHours
+from neariq_sms.ports.clock import Clock
+from neariq_sms.ports.storage import UnitOfWork
+from neariq_sms.ports.telephony import TelephonyProvider
+
+DEFAULT_DATABASE_URL = "sqlite:///neariq_sms.db"
+#: A database URL that keeps everything in process memory (tests, throw-away sandboxes).
+MEMORY_DATABASE_URL = "memory://"
+#: The auth token the sandbox signs and verifies webhooks with when TWILIO_AUTH_TOKEN is unset.
+SANDBOX_AUTH_TOKEN = "neariq-sandbox-auth-token"  # noqa: S105 - public by design: sandbox only
+
+
+class WebhookVerifier(Protocol):
+    """Checks a provider webhook's signature (Twilio's ``X-Twilio-Signature``)."""
+
+    def verify(
+        self, path: str, params: list[tuple[str, str]], signature: str, query: str = ""
+    ) -> bool: ...
+
+
+def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise InvalidField(name, "must be a whole number of days")
+    return int(raw)
+
+
+@attrs.frozen
+class Settings:
+    """The configuration table of ``spec/reference-server.md``."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = attrs.field(default=None, repr=False)
+    public_url: str | None = None
+    review_cooldown_days: int = 30
+    quiet_hours: QuietHours | None = attrs.field(factory=QuietHours)
+    #: Which of the values above came from the environment rather than defaults.
+    explicit: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the environment (``os.environ`` unless given).
+
+        Raises:
+            InvalidField: a value that does not parse (named by its variable).
+        """
+        env = os.environ if environ is None else environ
+        explicit = frozenset(name for name in _VARIABLES if env.get(name, "").strip())
+        quiet = env.get("NEARIQ_SMS_QUIET_HOURS", "").strip()
+        try:
+            quiet_hours = QuietHours.parse(quiet) if quiet else QuietHours()
+        except InvalidField as exc:
+            raise InvalidField("NEARIQ_SMS_QUIET_HOURS", exc.reason) from None
+        public_url = env.get("NEARIQ_SMS_PUBLIC_URL", "").strip().rstrip("/") or None
+        return cls(
+            database_url=env.get("NEARIQ_SMS_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
+            twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", "").strip() or None,
+            twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", "").strip() or None,
+            public_url=public_url,
+            review_cooldown_days=_env_int(env, "NEARIQ_SMS_REVIEW_COOLDOWN_DAYS", 30),
+            quiet_hours=quiet_hours,
+            explicit=explicit,
+        )
+
+    @property
+    def twilio_configured(self) -> bool:
+        return bool(self.twilio_account_sid and self.twilio_auth_token)
+
+    def policy(self) -> Policy:
+        return Policy(
+            review_cooldown=timedelta(days=self.review_cooldown_days),
+            quiet_hours=self.quiet_hours,
+        )
+
+
+_VARIABLES = (
+    "NEARIQ_SMS_DATABASE_URL",
+    "TWILIO_ACCOUNT_SID",
+    "TWILIO_AUTH_TOKEN",
+    "NEARIQ_SMS_PUBLIC_URL",
+    "NEARIQ_SMS_REVIEW_COOLDOWN_DAYS",
+    "NEARIQ_SMS_QUIET_HOURS",
+)
+
+
+@attrs.frozen
+class Services:
+    """Everything a use case may need, built once per process."""
+
+    uow: UnitOfWork
+    telephony: TelephonyProvider
+    clock: Clock
+    policy: Policy
+    #: Verifies provider webhooks; ``None`` when there is no provider to verify against.
+    webhooks: WebhookVerifier | None = None
+
+
+def make_uow(database_url: str) -> UnitOfWork:
+    """A unit of work over the database URL (``memory://`` keeps it in memory)."""
+    if database_url.startswith("memory:"):
+        from neariq_sms.adapters.memory import InMemoryUnitOfWork
+
+        return InMemoryUnitOfWork()
+    from neariq_sms.adapters.sql import SqlUnitOfWork
+
+    return SqlUnitOfWork.from_url(database_url)
+
+
+def upgrade_database(database_url: str) -> None:
+    """Apply the migrations (nothing to do for ``memory://``)."""
+    if database_url.startswith("memory:"):
+        return
+    from neariq_sms.adapters.sql import upgrade
+
+    upgrade(database_url)
+
+
+def _sandbox_telephony(uow: UnitOfWork) -> TelephonyProvider:
+    """The simulated provider, owning the numbers storage says are active.
+
+    Storage outlives a sandbox process; the simulator starts empty. Adopting
+    the stored numbers keeps a restarted sandbox able to send from them.
+    """
+    from neariq_sms.adapters.memory import SimulatedTelephony
+    from neariq_sms.domain.business import NumberStatus
+
+    telephony = SimulatedTelephony()
+    with uow:
+        for business in uow.businesses.list():
+            held = uow.numbers.holding(business.id)
+            if held is not None and held.status is NumberStatus.ACTIVE and held.provider_sid:
+                telephony.owned[held.provider_sid] = held.number
+    return telephony
+
+
+def build_services(
+    settings: Settings,
+    *,
+    sandbox: bool = False,
+    public_url: str | None = None,
+    uow: UnitOfWork | None = None,
+    clock: Clock | None = None,
+    policy: Policy | None = None,
+) -> Services:
+    """Build the real adapters for ``settings``.
+
+    Args:
+        settings: the configuration, usually :meth:`Settings.from_env`.
+        sandbox: use the built-in simulated provider instead of Twilio.
+        public_url: the base URL webhooks are signed for when
+            ``NEARIQ_SMS_PUBLIC_URL`` is unset (the server's own address).
+        uow, clock, policy: replace the configured ones (tests, embedding hosts).
+    """
+    from neariq_sms.adapters.clock import SystemClock
+
+    uow = uow if uow is not None else make_uow(settings.database_url)
+    base_url = settings.public_url or public_url
+    telephony: TelephonyProvider
+    token: str | None
+    if sandbox:
+        telephony = _sandbox_telephony(uow)
+        token = settings.twilio_auth_token or SANDBOX_AUTH_TOKEN
+    elif settings.twilio_configured:
+        from neariq_sms.adapters.twilio import TwilioTelephony
+
+        telephony = TwilioTelephony.from_env(_twilio_environ(settings))
+        token = settings.twilio_auth_token
+    else:
+        from neariq_sms.adapters.memory import SimulatedTelephony
+
+        telephony = SimulatedTelephony(configured=False)
+        token = None
+    webhooks: WebhookVerifier | None = None
+    if token and base_url:
+        from neariq_sms.adapters.twilio.webhooks import TwilioSignatureVerifier
+
+        webhooks = TwilioSignatureVerifier(token, base_url)
+    return Services(
+        uow=uow,
+        telephony=telephony,
+        clock=clock or SystemClock(),
+        policy=policy or settings.policy(),
+        webhooks=webhooks,
+    )
+
+
+def _twilio_environ(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env["TWILIO_ACCOUNT_SID"] = settings.twilio_account_sid or ""
+    env["TWILIO_AUTH_TOKEN"] = settings.twilio_auth_token or ""
+    if settings.public_url:
+        env["NEARIQ_SMS_PUBLIC_URL"] = settings.public_url
+    return env
+
+
+__all__ = [
+    "DEFAULT_DATABASE_URL",
+    "MEMORY_DATABASE_URL",
+    "SANDBOX_AUTH_TOKEN",
+    "Services",
+    "Settings",
+    "WebhookVerifier",
+    "build_services",
+    "make_uow",
+    "upgrade_database",
+]
