@@ -1,0 +1,233 @@
+"""Webhook helpers: form parsing, X-Twilio-Signature, the form fields, TwiML."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from urllib.parse import urlencode
+
+import pytest
+
+from neariq_sms.adapters.twilio import (
+    INBOUND_PATH,
+    STATUS_PATH,
+    TwilioSignatureVerifier,
+    inbound_from_form,
+    parse_form,
+    status_from_form,
+    twiml_reply,
+)
+
+TOKEN = "0123456789abcdef0123456789abcdef"
+PUBLIC_URL = "https://sms.example.com"
+
+
+def twilio_signature(token: str, url: str, params: Sequence[tuple[str, str]]) -> str:
+    """Twilio's algorithm, written out independently of the SDK's RequestValidator."""
+    data = url
+    for name in sorted({name for name, _ in params}):
+        for value in sorted({v for n, v in params if n == name}):
+            data += name + value
+    digest = hmac.new(token.encode(), data.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+INBOUND_FORM = [
+    ("ToCountry", "US"),
+    ("ToState", "TX"),
+    ("SmsMessageSid", "SM" + "a" * 32),
+    ("NumMedia", "0"),
+    ("ToCity", ""),
+    ("FromZip", ""),
+    ("SmsSid", "SM" + "a" * 32),
+    ("FromState", ""),
+    ("SmsStatus", "received"),
+    ("FromCity", ""),
+    ("Body", "Stop."),
+    ("FromCountry", "US"),
+    ("To", "+15125550123"),
+    ("ToZip", ""),
+    ("NumSegments", "1"),
+    ("MessageSid", "SM" + "a" * 32),
+    ("AccountSid", "AC" + "1" * 32),
+    ("From", "+15557654321"),
+    ("ApiVersion", "2010-04-01"),
+]
+
+
+@pytest.fixture
+def verifier() -> TwilioSignatureVerifier:
+    return TwilioSignatureVerifier(TOKEN, PUBLIC_URL)
+
+
+def signed(params: Sequence[tuple[str, str]], path: str = INBOUND_PATH) -> str:
+    return twilio_signature(TOKEN, PUBLIC_URL + path, params)
+
+
+# --- signatures ---------------------------------------------------------------------
+
+
+def test_the_known_answer_vector_from_twilios_own_tests() -> None:
+    """Token 12345, mycompany.com with a query string: RSOYDt4T1cUTdK1PDd93/VVr8B8=."""
+    params = [
+        ("CallSid", "CA1234567890ABCDE"),
+        ("Caller", "+14158675309"),
+        ("Digits", "1234"),
+        ("From", "+14158675309"),
+        ("To", "+18005551212"),
+    ]
+    expected = "RSOYDt4T1cUTdK1PDd93/VVr8B8="
+    url = "https://mycompany.com/myapp.php?foo=1&bar=2"
+    assert twilio_signature("12345", url, params) == expected
+    verifier = TwilioSignatureVerifier("12345", "https://mycompany.com")
+    assert verifier.verify("/myapp.php", params, expected, query="foo=1&bar=2")
+    assert not verifier.verify("/myapp.php", params, expected)
+
+
+def test_a_valid_signature_over_the_form_as_received_verifies(
+    verifier: TwilioSignatureVerifier,
+) -> None:
+    """The body Twilio posts, parsed with its blank fields, verifies against the public URL."""
+    params = parse_form(urlencode(INBOUND_FORM).encode())
+    assert verifier.verify(INBOUND_PATH, params, signed(INBOUND_FORM))
+
+
+def test_a_forged_signature_does_not_verify(verifier: TwilioSignatureVerifier) -> None:
+    """Signed with another token (a forger without ours)."""
+    forged = twilio_signature("not-the-token", PUBLIC_URL + INBOUND_PATH, INBOUND_FORM)
+    assert not verifier.verify(INBOUND_PATH, INBOUND_FORM, forged)
+    assert not verifier.verify(INBOUND_PATH, INBOUND_FORM, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+
+
+@pytest.mark.parametrize("header", [None, ""])
+def test_a_missing_signature_header_does_not_verify(
+    header: str | None, verifier: TwilioSignatureVerifier
+) -> None:
+    """No X-Twilio-Signature at all, or an empty one."""
+    assert not verifier.verify(INBOUND_PATH, INBOUND_FORM, header)
+
+
+def test_a_changed_parameter_does_not_verify(verifier: TwilioSignatureVerifier) -> None:
+    """The signature covers every value: another Body breaks it."""
+    signature = signed(INBOUND_FORM)
+    changed = [(k, "START" if k == "Body" else v) for k, v in INBOUND_FORM]
+    assert not verifier.verify(INBOUND_PATH, changed, signature)
+
+
+def test_an_added_or_dropped_parameter_does_not_verify(verifier: TwilioSignatureVerifier) -> None:
+    """Dropping the blank fields (parse_qsl's default) breaks the signature, as does adding one."""
+    signature = signed(INBOUND_FORM)
+    without_blanks = [(k, v) for k, v in INBOUND_FORM if v]
+    assert not verifier.verify(INBOUND_PATH, without_blanks, signature)
+    assert not verifier.verify(INBOUND_PATH, [*INBOUND_FORM, ("Extra", "1")], signature)
+
+
+def test_a_url_behind_a_different_public_host_does_not_verify() -> None:
+    """Twilio signed the URL it was given; a verifier configured for another host refuses it."""
+    signature = signed(INBOUND_FORM)
+    elsewhere = TwilioSignatureVerifier(TOKEN, "https://other.example.net")
+    internal = TwilioSignatureVerifier(TOKEN, "http://127.0.0.1:8000")
+    assert not elsewhere.verify(INBOUND_PATH, INBOUND_FORM, signature)
+    assert not internal.verify(INBOUND_PATH, INBOUND_FORM, signature)
+
+
+def test_the_signature_binds_the_path(verifier: TwilioSignatureVerifier) -> None:
+    """An inbound request's signature does not verify on the status path."""
+    assert not verifier.verify(STATUS_PATH, INBOUND_FORM, signed(INBOUND_FORM))
+
+
+def test_repeated_keys_are_all_signed(verifier: TwilioSignatureVerifier) -> None:
+    """Every value of a repeated key counts (MediaUrl0, or a key sent twice)."""
+    params = [("Body", "hi"), ("Tag", "b"), ("Tag", "a")]
+    signature = signed(params)
+    assert verifier.verify(INBOUND_PATH, params, signature)
+    assert not verifier.verify(INBOUND_PATH, [("Body", "hi"), ("Tag", "b")], signature)
+
+
+def test_a_get_webhook_signs_the_query_string(verifier: TwilioSignatureVerifier) -> None:
+    """Parameters in the URL: the raw query is part of the signed URL."""
+    query = "From=%2B15557654321&Body=hi"
+    signature = twilio_signature(TOKEN, f"{PUBLIC_URL}{INBOUND_PATH}?{query}", [])
+    assert verifier.verify(INBOUND_PATH, [], signature, query=query)
+    assert not verifier.verify(INBOUND_PATH, [], signature, query="From=%2B15557654321&Body=yo")
+
+
+def test_a_public_url_with_a_path_prefix_and_trailing_slash() -> None:
+    """The public URL may carry a prefix; a trailing slash does not double up."""
+    url = "https://example.com/neariq"
+    signature = twilio_signature(TOKEN, url + STATUS_PATH, [("MessageSid", "SM1")])
+    verifier = TwilioSignatureVerifier(TOKEN, url + "/")
+    assert verifier.verify(STATUS_PATH, [("MessageSid", "SM1")], signature)
+
+
+def test_from_env_needs_the_token_and_the_public_url() -> None:
+    """Either missing: no verifier (the HTTP layer then refuses every webhook)."""
+    assert TwilioSignatureVerifier.from_env({"TWILIO_AUTH_TOKEN": TOKEN}) is None
+    assert TwilioSignatureVerifier.from_env({"NEARIQ_SMS_PUBLIC_URL": PUBLIC_URL}) is None
+    built = TwilioSignatureVerifier.from_env(
+        {"TWILIO_AUTH_TOKEN": TOKEN, "NEARIQ_SMS_PUBLIC_URL": PUBLIC_URL}
+    )
+    assert built is not None
+    assert built.verify(INBOUND_PATH, INBOUND_FORM, signed(INBOUND_FORM))
+
+
+# --- form parsing -------------------------------------------------------------------
+
+
+def test_parse_form_keeps_blank_values_and_order() -> None:
+    """Blank fields, repeated keys and their order survive; + and %XX decode."""
+    assert parse_form(b"ToCity=&Body=Stop+now%21&A=1&A=2") == [
+        ("ToCity", ""),
+        ("Body", "Stop now!"),
+        ("A", "1"),
+        ("A", "2"),
+    ]
+    assert parse_form(b"") == []
+
+
+@pytest.mark.parametrize("body", [b"Body", b"a=1&&b=2", b"Body=\xff"])
+def test_parse_form_rejects_a_malformed_body(body: bytes) -> None:
+    """A field without '=', an empty pair, or bytes that are not UTF-8."""
+    with pytest.raises(ValueError):  # noqa: PT011 - ValueError is the documented contract
+        parse_form(body)
+
+
+def test_inbound_from_form_reads_twilios_fields() -> None:
+    """To, From, Body and MessageSid; the deprecated SmsSid stands in for MessageSid."""
+    assert inbound_from_form(INBOUND_FORM) == (
+        "+15125550123",
+        "+15557654321",
+        "Stop.",
+        "SM" + "a" * 32,
+    )
+    assert inbound_from_form([("SmsSid", "SM1")]) == ("", "", "", "SM1")
+    assert inbound_from_form([]) == ("", "", "", None)
+
+
+def test_status_from_form_reads_sid_status_and_error_code() -> None:
+    """ErrorCode is an int when present and numeric, None otherwise."""
+    failed = [("MessageSid", "SM1"), ("MessageStatus", "undelivered"), ("ErrorCode", "21610")]
+    assert status_from_form(failed) == ("SM1", "undelivered", 21610)
+    delivered = [("MessageSid", "SM1"), ("MessageStatus", "delivered"), ("ErrorCode", "")]
+    assert status_from_form(delivered) == ("SM1", "delivered", None)
+    assert status_from_form([("SmsSid", "SM2"), ("SmsStatus", "sent")]) == ("SM2", "sent", None)
+
+
+# --- TwiML --------------------------------------------------------------------------
+
+
+def test_twiml_reply_without_text_is_an_empty_response() -> None:
+    """Twilio accepts an empty <Response/>: no reply is sent."""
+    root = ET.fromstring(twiml_reply(None))  # noqa: S314 - our own output, not untrusted
+    assert (root.tag, list(root)) == ("Response", [])
+
+
+def test_twiml_reply_escapes_the_message() -> None:
+    """One <Message> whose text survives XML escaping intact."""
+    text = 'Aster & Grove <gym>: reply "STOP" to opt out.'
+    root = ET.fromstring(twiml_reply(text))  # noqa: S314 - our own output, not untrusted
+    [message] = list(root)
+    assert (message.tag, message.text) == ("Message", text)
