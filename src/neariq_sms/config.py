@@ -26,6 +26,11 @@ DEFAULT_DATABASE_URL = "sqlite:///neariq_sms.db"
 MEMORY_DATABASE_URL = "memory://"
 #: The auth token the sandbox signs and verifies webhooks with when TWILIO_AUTH_TOKEN is unset.
 SANDBOX_AUTH_TOKEN = "neariq-sandbox-auth-token"  # noqa: S105 - public by design: sandbox only
+#: Twilio's magic test numbers, which the sandbox honours: this one can never be bought
+#: (``number_unavailable``) ...
+SANDBOX_UNAVAILABLE_NUMBER = "+15005550000"
+#: ... and this recipient has opted out at the carrier (Twilio error 21610).
+SANDBOX_OPTED_OUT_RECIPIENT = "+15005550004"
 
 
 class WebhookVerifier(Protocol):
@@ -144,8 +149,11 @@ def _sandbox_telephony(uow: UnitOfWork) -> TelephonyProvider:
     """
     from neariq_sms.adapters.memory import SimulatedTelephony
     from neariq_sms.domain.business import NumberStatus
+    from neariq_sms.domain.phone import PhoneNumber
 
     telephony = SimulatedTelephony()
+    telephony.unavailable.add(PhoneNumber(SANDBOX_UNAVAILABLE_NUMBER))
+    telephony.carrier_opted_out.add(PhoneNumber(SANDBOX_OPTED_OUT_RECIPIENT))
     with uow:
         for business in uow.businesses.list():
             held = uow.numbers.holding(business.id)
@@ -218,6 +226,8 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "MEMORY_DATABASE_URL",
     "SANDBOX_AUTH_TOKEN",
+    "SANDBOX_OPTED_OUT_RECIPIENT",
+    "SANDBOX_UNAVAILABLE_NUMBER",
     "Services",
     "Settings",
     "WebhookVerifier",

@@ -132,7 +132,8 @@ class SmsWsgiApp:
         reason = _STATUS_TEXT.get(response.status, "Unknown")
         headers = [*response.headers, ("Content-Length", str(len(response.body)))]
         start_response(f"{response.status} {reason}", headers)
-        return [response.body]
+        # A HEAD answer carries the headers of the full answer and no body (RFC 9110).
+        return [] if str(environ.get("REQUEST_METHOD")).upper() == "HEAD" else [response.body]
 
 
 def make_wsgi_app(
