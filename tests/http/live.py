@@ -22,6 +22,7 @@ from neariq_sms.config import make_uow
 from neariq_sms.ports import UnitOfWork
 
 READY_TIMEOUT = 30.0
+CUSTOMER = "+15557654321"
 
 
 def neariq_sms_command() -> list[str]:
@@ -179,3 +180,17 @@ def post_action(
     client: httpx.Client, action: str, headers: Sequence[tuple[str, str]] = (), **fields: Any
 ) -> httpx.Response:
     return client.post("/api/sms", json={"action": action, **fields}, headers=list(headers))
+
+
+def provision_first(client: httpx.Client, area_code: str = "512") -> str:
+    found = client.get("/api/sms", params={"action": "search", "areaCode": area_code})
+    assert found.status_code == 200, found.text
+    number: str = found.json()["numbers"][0]["number"]
+    answer = post_action(client, "provision", phoneNumber=number)
+    assert answer.status_code == 200, answer.text
+    return number
+
+
+def consent(client: httpx.Client, phone: str = CUSTOMER) -> None:
+    answer = client.post("/api/sms/consents", json={"phone": phone, "source": "point_of_sale"})
+    assert answer.status_code == 200, answer.text

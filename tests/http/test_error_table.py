@@ -13,23 +13,16 @@ from neariq_sms import usecases as uc
 from neariq_sms.adapters.clock import SystemClock
 from neariq_sms.adapters.http import create_session
 from neariq_sms.config import SANDBOX_UNAVAILABLE_NUMBER
-from tests.http.live import LiveServer, Tenant, error_of, post_action, snapshot
-
-CUSTOMER = "+15557654321"
-
-
-def provision_first(client: httpx.Client, area_code: str = "512") -> str:
-    found = client.get("/api/sms", params={"action": "search", "areaCode": area_code})
-    assert found.status_code == 200, found.text
-    number: str = found.json()["numbers"][0]["number"]
-    answer = post_action(client, "provision", phoneNumber=number)
-    assert answer.status_code == 200, answer.text
-    return number
-
-
-def consent(client: httpx.Client, phone: str = CUSTOMER) -> None:
-    answer = client.post("/api/sms/consents", json={"phone": phone, "source": "point_of_sale"})
-    assert answer.status_code == 200, answer.text
+from tests.http.live import (
+    CUSTOMER,
+    LiveServer,
+    Tenant,
+    consent,
+    error_of,
+    post_action,
+    provision_first,
+    snapshot,
+)
 
 
 @pytest.fixture

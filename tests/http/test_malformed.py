@@ -1,0 +1,142 @@
+"""Malformed input against a live server: never a 500, never a change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from tests.http.live import (
+    CUSTOMER,
+    LiveServer,
+    Tenant,
+    consent,
+    error_of,
+    provision_first,
+    snapshot,
+)
+
+
+@pytest.fixture(scope="module")
+def shop(server: LiveServer) -> Iterator[tuple[Tenant, httpx.Client]]:
+    tenant = server.tenant()
+    with tenant.client() as client:
+        provision_first(client, "213")
+        consent(client)
+        yield tenant, client
+
+
+BAD_BODIES: list[bytes] = [
+    b"",
+    b" ",
+    b"{",
+    b"[1, 2]",
+    b"true",
+    b"1e999",
+    b'{"action": NaN}',
+    b'{"action": Infinity}',
+    b"\xef\xbb\xbf{}",
+    b"\x00\x01\x02",
+    b"action=provision&phoneNumber=%2B15125550123",
+    b"[" * 30_000 + b"]" * 30_000,
+    b'{"a":' * 20_000 + b"1" + b"}" * 20_000,
+    b'{"action": "provision", "phoneNumber": "+1512\\ud800"}',
+    b'{"action": "send_review_request", "to": null, "customerName": null}',
+    b'{"action": "send_review_request", "to": [], "customerName": {}}',
+    b'{"action": "send_review_request", "to": true, "customerName": 1.5}',
+    b'{"action": "send_review_request", "to": "+15557654321", "customerName": "\\u0000"}',
+    b'{"action": "send_review_request", "to": "+15557654321", "customerName": "\\u202e"}',
+    b'{"action": ["provision"]}',
+    b'{"action": {"$ne": null}}',
+    b'{"action": "release", "action": "provision"}',
+    b'{"action": "provision", "phoneNumber": "' + b"9" * 5000 + b'"}',
+    b'{"action": "\\ud83d"}',
+]
+
+
+@pytest.mark.parametrize("body", BAD_BODIES, ids=range(len(BAD_BODIES)))
+def test_malformed_bodies_answer_400_and_change_nothing(
+    shop: tuple[Tenant, httpx.Client], body: bytes
+) -> None:
+    """Every malformed POST to every endpoint is a 4xx in the error shape; nothing changes."""
+    _, client = shop
+    before = snapshot(client)
+    for path in ["/api/sms", "/api/sms/consents", "/api/sms/consents/opt-out"]:
+        answer = client.post(path, content=body, headers={"Content-Type": "application/json"})
+        assert 400 <= answer.status_code < 500, (path, answer.text)
+        error_of(answer)
+    assert snapshot(client) == before
+
+
+BAD_QUERIES = [
+    "action=search&areaCode=512&areaCode=513",
+    "action=search&action=search&areaCode=512",
+    "action=%ff%fe&areaCode=512",
+    "action=search&areaCode=%00%00%00",
+    "action=search&areaCode=512&limit=1e3",
+    "action=search&areaCode=512&limit=%20",
+    "action=search&areaCode=5%312",
+    "action=search&areaCode=512&" + "&".join(f"x{i}=1" for i in range(40)),
+    "action=search&areaCode=512;limit=2",
+    "action=" + "a" * 5000,
+    "%%%%&&&===",
+    "action",
+]
+
+
+@pytest.mark.parametrize("query", BAD_QUERIES, ids=range(len(BAD_QUERIES)))
+def test_odd_query_strings_never_break_the_server(
+    shop: tuple[Tenant, httpx.Client], query: str
+) -> None:
+    """Odd query strings answer 200 or a 4xx in the error shape, never a 5xx."""
+    _, client = shop
+    before = snapshot(client)
+    for path in ["/api/sms", "/api/sms/consents"]:
+        answer = client.get(f"{path}?{query}")
+        assert answer.status_code < 500, (path, query, answer.text)
+        if answer.status_code >= 400:
+            error_of(answer)
+    assert snapshot(client) == before
+
+
+@pytest.mark.parametrize(
+    "query", ["cursor=not-a-cursor", "cursor=W10", "limit=0", "limit=201", "phone=nope", "phone="]
+)
+def test_bad_consent_queries_are_400(shop: tuple[Tenant, httpx.Client], query: str) -> None:
+    """Cursors this API never returned, limits out of range and bad phones answer 400."""
+    _, client = shop
+    answer = client.get(f"/api/sms/consents?{query}")
+    assert answer.status_code == 400
+    assert error_of(answer) in {"invalid_field", "invalid_phone", "missing_field"}
+
+
+def test_chunked_bodies_are_read_and_bounded(shop: tuple[Tenant, httpx.Client]) -> None:
+    """A chunked body without Content-Length is read, and over 64 KiB answers 413."""
+    _, client = shop
+
+    def chunks(total: int) -> Iterator[bytes]:
+        yield b'{"phone": "' + CUSTOMER.encode() + b'", "source": "web_form", "pad": "'
+        for _ in range(total // 1024):
+            yield b"x" * 1024
+        yield b'"}'
+
+    small = client.post("/api/sms/consents", content=chunks(1024))
+    assert small.status_code == 200, small.text
+    before = snapshot(client)
+    big = client.post("/api/sms/consents", content=chunks(200 * 1024))
+    assert (big.status_code, error_of(big)) == (413, "payload_too_large")
+    assert snapshot(client) == before
+
+
+def test_wrong_content_type_is_still_judged_by_the_body(shop: tuple[Tenant, httpx.Client]) -> None:
+    """A JSON object is read whatever Content-Type says; a form body is invalid_json."""
+    _, client = shop
+    form = client.post("/api/sms", data={"action": "release"})
+    assert (form.status_code, error_of(form)) == (400, "invalid_json")
+    text = client.post(
+        "/api/sms/consents",
+        content=b'{"phone": "+15557650101", "source": "paper"}',
+        headers={"Content-Type": "text/plain"},
+    )
+    assert text.status_code == 200
