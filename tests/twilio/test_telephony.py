@@ -288,6 +288,15 @@ def test_release_retries_a_429_after_retry_after(
     assert fake.owned == {}
 
 
+def test_retry_after_as_an_http_date_in_the_past_means_now(
+    fake: FakeTwilio, twilio: TwilioTelephony, sleeps: list[float]
+) -> None:
+    """Retry-After may be an HTTP date; one already passed asks for no wait at all."""
+    fake.inject("release", status=429, retry_after="Wed, 21 Oct 2015 07:28:00 GMT")
+    twilio.release("PN" + "0" * 32)
+    assert sleeps == [0.0]
+
+
 def test_release_retries_5xx_and_then_fails_ambiguously(
     fake: FakeTwilio, twilio: TwilioTelephony, sleeps: list[float]
 ) -> None:
