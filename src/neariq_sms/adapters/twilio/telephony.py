@@ -238,6 +238,8 @@ class TwilioTelephony:
 
     def search_available(self, area_code: str, limit: int) -> Sequence[AvailableNumber]:
         client = self._require_client()
+        if limit < 1:
+            return []
         records = self._with_retries(
             "search",
             lambda: client.available_phone_numbers(self._country).local.list(
@@ -356,6 +358,9 @@ def _http_failure(
     retry_after: float | None,
 ) -> _Failure:
     if code == AUTHENTICATE or status == 401:
+        # Credentials Twilio refuses are as good as none: the port's SmsNotConfigured
+        # (503), not a 502. Twilio never processes an unauthenticated request, so a
+        # refused send is a plain failure the use case refunds.
         log.warning("twilio refused the account credentials (error %s)", code)
         return _Failure(SmsNotConfigured(), transient=False)
     if operation == "purchase" and number is not None and code in NUMBER_UNAVAILABLE_CODES:
