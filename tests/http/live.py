@@ -70,9 +70,9 @@ class LiveServer:
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        server = cls(
-            f"http://127.0.0.1:{port}", full_env["NEARIQ_SMS_DATABASE_URL"], full_env, process
-        )
+        # Without NEARIQ_SMS_DATABASE_URL the server uses its default file in its working directory.
+        url = full_env.get("NEARIQ_SMS_DATABASE_URL", f"sqlite:///{tmp / 'neariq_sms.db'}")
+        server = cls(f"http://127.0.0.1:{port}", url, full_env, process)
         threading.Thread(target=server._drain, daemon=True).start()
         server.wait_ready()
         return server
