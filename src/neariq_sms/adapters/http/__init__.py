@@ -12,6 +12,7 @@ from neariq_sms.adapters.http.contract import (
     Response,
     handle,
     openapi_document,
+    read_body_async,
 )
 from neariq_sms.adapters.http.sessions import (
     COOKIE_NAME,
@@ -34,6 +35,7 @@ __all__ = [
     "handle",
     "make_wsgi_app",
     "openapi_document",
+    "read_body_async",
     "resolve_session",
     "token_from_cookie_header",
 ]

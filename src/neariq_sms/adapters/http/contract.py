@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from importlib import resources
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
@@ -327,6 +327,17 @@ def _status_webhook(req: _Request, s: Services) -> Response:
     return json_response(200, {"ok": True})
 
 
+async def read_body_async(chunks: AsyncIterable[bytes]) -> bytes:
+    """Read a streamed request body (ASGI hosts) up to one byte past :data:`MAX_BODY_BYTES`:
+    enough for :func:`handle` to answer 413 without holding a huge body in memory."""
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            break
+    return bytes(body[: MAX_BODY_BYTES + 1])
+
+
 def openapi_document() -> bytes:
     """The OpenAPI 3.1 document of this HTTP surface, as shipped in the package."""
     return resources.files("neariq_sms.adapters.http").joinpath("openapi.json").read_bytes()
@@ -444,4 +455,5 @@ __all__ = [
     "handle",
     "json_response",
     "openapi_document",
+    "read_body_async",
 ]
