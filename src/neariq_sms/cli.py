@@ -14,6 +14,7 @@ import io
 import logging
 import re
 import sys
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
@@ -205,13 +206,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 " shows (set NEARIQ_SMS_QUIET_HOURS / NEARIQ_SMS_REVIEW_COOLDOWN_DAYS to keep them)"
             )
         _print(f"Cookie: neariq_session={token}", "", *demo_curl_lines(base_url, token), "")
+    stop = threading.Event()
+    if args.sandbox:
+        # The sandbox provider lives in this process, so `neariq-sms dispatch` cannot
+        # reach it: the sandbox sends its own scheduled messages.
+        threading.Thread(
+            target=_dispatch_loop, args=(services, stop), name="sandbox-dispatch", daemon=True
+        ).start()
     try:
         server.run()
     except KeyboardInterrupt:
         pass
     finally:
+        stop.set()
         server.close()
     return 0
+
+
+SANDBOX_DISPATCH_SECONDS = 30.0
+
+
+def _dispatch_loop(services: Services, stop: threading.Event) -> None:
+    while not stop.wait(SANDBOX_DISPATCH_SECONDS):
+        try:
+            uc.dispatch_due(uow=services.uow, telephony=services.telephony, clock=services.clock)
+        except Exception:
+            log.exception("sandbox dispatch failed; retrying in %s s", SANDBOX_DISPATCH_SECONDS)
 
 
 # --- db, business, session -----------------------------------------------------------
@@ -497,7 +517,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="serve the HTTP contract (migrates the database first)",
-        description="Serve /api/sms under waitress (threads), migrating the database first.",
+        description="Serve /api/sms under waitress (threads), migrating the database first."
+        " With --sandbox the server also sends its own scheduled messages every 30 s.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")

@@ -53,6 +53,8 @@ class LiveServer:
     env: dict[str, str]
     process: subprocess.Popen[str]
     output: list[str] = attrs.Factory(list)
+    #: Where the server's stderr (its log) goes.
+    log_path: Path | None = None
     _uow: UnitOfWork | None = None
 
     @classmethod
@@ -67,12 +69,14 @@ class LiveServer:
             env=full_env,
             cwd=tmp,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=(tmp / "server.log").open("w"),
             text=True,
         )
         # Without NEARIQ_SMS_DATABASE_URL the server uses its default file in its working directory.
         url = full_env.get("NEARIQ_SMS_DATABASE_URL", f"sqlite:///{tmp / 'neariq_sms.db'}")
-        server = cls(f"http://127.0.0.1:{port}", url, full_env, process)
+        server = cls(
+            f"http://127.0.0.1:{port}", url, full_env, process, log_path=tmp / "server.log"
+        )
         threading.Thread(target=server._drain, daemon=True).start()
         server.wait_ready()
         return server

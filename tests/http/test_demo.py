@@ -133,6 +133,18 @@ def test_each_curl_line_answers_as_the_spec_shows(demo: LiveServer) -> None:
     assert_like_the_spec([run_curl(c, use_curl=False) for c in commands])
 
 
+def test_session_tokens_stay_out_of_the_server_log(demo: LiveServer) -> None:
+    """The server logs requests, never the cookie it resolved them with."""
+    cookie, commands = printed_commands(demo)
+    token = cookie.removeprefix("Cookie: neariq_session=")
+    run_curl(commands[0])
+    demo.stop()
+    assert demo.log_path is not None
+    log = demo.log_path.read_text()
+    assert "GET /api/sms 200" in log
+    assert token not in log
+
+
 def test_a_restarted_demo_answers_the_same(tmp_path: Path) -> None:
     """Stopped after provisioning, restarted on the same database: the lines still answer."""
     first = LiveServer.start(tmp_path, "--sandbox", "--demo", env=demo_env())

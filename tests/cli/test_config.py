@@ -1,0 +1,65 @@
+"""Settings from the environment: the configuration table, read only when asked."""
+
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import pytest
+
+from neariq_sms.config import DEFAULT_DATABASE_URL, Settings, build_services
+from neariq_sms.domain.errors import InvalidField
+from neariq_sms.domain.quiet_hours import QuietHours
+
+
+def test_defaults_follow_the_configuration_table() -> None:
+    """Nothing set: SQLite file, no provider, 30-day cooldown, quiet 21:00-08:00."""
+    settings = Settings.from_env({})
+    assert settings.database_url == DEFAULT_DATABASE_URL == "sqlite:///neariq_sms.db"
+    assert settings.twilio_configured is False
+    assert settings.public_url is None
+    assert settings.policy().review_cooldown == timedelta(days=30)
+    assert settings.policy().quiet_hours == QuietHours(time(21), time(8))
+
+
+def test_values_are_read_and_the_auth_token_stays_out_of_reprs() -> None:
+    """Every variable is honoured; the Twilio auth token never appears in a repr."""
+    settings = Settings.from_env(
+        {
+            "NEARIQ_SMS_DATABASE_URL": "postgresql+psycopg://u:p@db/sms",
+            "TWILIO_ACCOUNT_SID": "AC123",
+            "TWILIO_AUTH_TOKEN": "very-secret-token",
+            "NEARIQ_SMS_PUBLIC_URL": "https://sms.example.com/",
+            "NEARIQ_SMS_REVIEW_COOLDOWN_DAYS": "7",
+            "NEARIQ_SMS_QUIET_HOURS": "off",
+        }
+    )
+    assert settings.twilio_configured
+    assert settings.public_url == "https://sms.example.com"
+    assert settings.policy().review_cooldown == timedelta(days=7)
+    assert settings.policy().quiet_hours is None
+    assert "very-secret-token" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("NEARIQ_SMS_REVIEW_COOLDOWN_DAYS", "soon"), ("NEARIQ_SMS_QUIET_HOURS", "late")],
+)
+def test_bad_values_name_their_variable(name: str, value: str) -> None:
+    """A value that does not parse is an InvalidField naming the variable."""
+    with pytest.raises(InvalidField) as raised:
+        Settings.from_env({name: value})
+    assert raised.value.field == name
+
+
+def test_a_memory_database_builds_without_touching_disk() -> None:
+    """memory:// composes in-memory storage; without credentials SMS is not configured."""
+    services = build_services(Settings.from_env({"NEARIQ_SMS_DATABASE_URL": "memory://"}))
+    assert services.telephony.configured is False
+    assert services.webhooks is None
+    sandbox = build_services(
+        Settings.from_env({"NEARIQ_SMS_DATABASE_URL": "memory://"}),
+        sandbox=True,
+        public_url="http://127.0.0.1:8000",
+    )
+    assert sandbox.telephony.configured is True
+    assert sandbox.webhooks is not None
