@@ -23,6 +23,7 @@ from neariq_sms.domain.plans import Policy
 NOON_IN_AUSTIN = datetime(2026, 3, 10, 17, 0, tzinfo=UTC)
 TEN_PM_IN_AUSTIN = datetime(2026, 3, 11, 3, 0, tzinfo=UTC)
 CUSTOMER = "+15557654321"
+JSON = {"Content-Type": "application/json"}
 
 
 class Shop:
@@ -58,12 +59,14 @@ class Shop:
         headers: dict[str, str] | None = None,
     ) -> tuple[int, dict[str, str], Any]:
         status, response_headers, data = handle(
-            method, path, query, headers or {}, body, self.id, services=self.services
+            method, path, query, headers or JSON, body, self.id, services=self.services
         )
         return status, dict(response_headers), json.loads(data)
 
     def post(self, path: str, payload: Any, headers: dict[str, str] | None = None) -> Any:
-        return self.call("POST", path, json.dumps(payload).encode(), headers=headers)
+        return self.call(
+            "POST", path, json.dumps(payload).encode(), headers={**JSON, **(headers or {})}
+        )
 
     def state(self) -> tuple[Any, ...]:
         """Everything a rejected request must leave as it was, provider calls included."""
@@ -290,7 +293,7 @@ def test_arbitrary_posts_never_fail_and_rejections_change_nothing(
     shop = Shop().ready()
     before = shop.state()
     body = raw if raw is not None else json.dumps(payload).encode()
-    status, _, data = handle("POST", path, "", {}, body, shop.id, services=shop.services)
+    status, _, data = handle("POST", path, "", JSON, body, shop.id, services=shop.services)
     _check_answer(status, data)
     if status >= 400:
         assert shop.state() == before

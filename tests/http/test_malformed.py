@@ -121,22 +121,39 @@ def test_chunked_bodies_are_read_and_bounded(shop: tuple[Tenant, httpx.Client]) 
             yield b"x" * 1024
         yield b'"}'
 
-    small = client.post("/api/sms/consents", content=chunks(1024))
+    json_type = {"Content-Type": "application/json"}
+    small = client.post("/api/sms/consents", content=chunks(1024), headers=json_type)
     assert small.status_code == 200, small.text
     before = snapshot(client)
-    big = client.post("/api/sms/consents", content=chunks(200 * 1024))
+    big = client.post("/api/sms/consents", content=chunks(200 * 1024), headers=json_type)
     assert (big.status_code, error_of(big)) == (413, "payload_too_large")
     assert snapshot(client) == before
 
 
-def test_wrong_content_type_is_still_judged_by_the_body(shop: tuple[Tenant, httpx.Client]) -> None:
-    """A JSON object is read whatever Content-Type says; a form body is invalid_json."""
+def test_json_must_be_sent_as_json(shop: tuple[Tenant, httpx.Client]) -> None:
+    """A JSON object under another Content-Type (what a cross-site form can send) is
+    invalid_json; application/json with parameters or a +json type is read."""
     _, client = shop
+    body = b'{"phone": "+15557650101", "source": "paper"}'
+    before = snapshot(client)
+    for content_type in [
+        None,
+        "text/plain",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data",
+    ]:
+        headers = {"Content-Type": content_type} if content_type else {}
+        answer = client.post("/api/sms/consents", content=body, headers=headers)
+        assert (answer.status_code, error_of(answer)) == (400, "invalid_json"), content_type
+    assert snapshot(client) == before
     form = client.post("/api/sms", data={"action": "release"})
     assert (form.status_code, error_of(form)) == (400, "invalid_json")
-    text = client.post(
-        "/api/sms/consents",
-        content=b'{"phone": "+15557650101", "source": "paper"}',
-        headers={"Content-Type": "text/plain"},
-    )
-    assert text.status_code == 200
+    for content_type in [
+        "application/json; charset=utf-8",
+        "Application/JSON",
+        "application/vnd.x+json",
+    ]:
+        answer = client.post(
+            "/api/sms/consents", content=body, headers={"Content-Type": content_type}
+        )
+        assert answer.status_code == 200, content_type

@@ -122,7 +122,23 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(name)
 
 
-def _json_object(body: bytes) -> dict[str, Any]:
+def _is_json_media_type(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+def _json_object(req: _Request) -> dict[str, Any]:
+    """The body as a JSON object.
+
+    ``Content-Type: application/json`` is required: a browser cannot send it
+    cross-site without a CORS preflight, so a cookie session cannot be ridden
+    by another site's form (CSRF).
+    """
+    if not _is_json_media_type(req.headers.get("content-type")):
+        raise InvalidJson("The request body must be a JSON object sent as application/json.")
+    body = req.body
     try:
         data = json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError, RecursionError):
@@ -204,7 +220,7 @@ def _get_sms(req: _Request, s: Services, business_id: str) -> Response:
 
 
 def _post_sms(req: _Request, s: Services, business_id: str) -> Response:
-    data = _json_object(req.body)
+    data = _json_object(req)
     action = data.get("action")
     if action is not None and not isinstance(action, str):
         raise InvalidField("action", "must be a string")
@@ -247,7 +263,7 @@ def _get_consents(req: _Request, s: Services, business_id: str) -> Response:
 
 
 def _post_consent(req: _Request, s: Services, business_id: str) -> Response:
-    data = _json_object(req.body)
+    data = _json_object(req)
     _required(data, "phone", "source")
     validate_source(data["source"])
     parse_timestamp(data.get("consentedAt"))
@@ -264,7 +280,7 @@ def _post_consent(req: _Request, s: Services, business_id: str) -> Response:
 
 
 def _post_opt_out(req: _Request, s: Services, business_id: str) -> Response:
-    data = _json_object(req.body)
+    data = _json_object(req)
     _required(data, "phone")
     source = data.get("source")
     source = "api" if source is None or source == "" else validate_source(source)
@@ -275,7 +291,7 @@ def _post_opt_out(req: _Request, s: Services, business_id: str) -> Response:
 
 
 def _post_opt_in(req: _Request, s: Services, business_id: str) -> Response:
-    data = _json_object(req.body)
+    data = _json_object(req)
     _required(data, "phone", "source")
     validate_source(data["source"])
     record = uc.opt_in(
