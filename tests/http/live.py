@@ -64,14 +64,16 @@ class LiveServer:
         port = free_port()
         database_url = f"sqlite:///{tmp / 'neariq_sms.db'}"
         full_env = env if env is not None else clean_env(database_url, **extra_env)
+        log = (tmp / "server.log").open("w")
         process = subprocess.Popen(
             [*neariq_sms_command(), "serve", "--host", "127.0.0.1", "--port", str(port), *args],
             env=full_env,
             cwd=tmp,
             stdout=subprocess.PIPE,
-            stderr=(tmp / "server.log").open("w"),
+            stderr=log,
             text=True,
         )
+        log.close()  # the child holds its own descriptor
         # Without NEARIQ_SMS_DATABASE_URL the server uses its default file in its working directory.
         url = full_env.get("NEARIQ_SMS_DATABASE_URL", f"sqlite:///{tmp / 'neariq_sms.db'}")
         server = cls(
