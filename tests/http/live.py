@@ -56,6 +56,7 @@ class LiveServer:
     #: Where the server's stderr (its log) goes.
     log_path: Path | None = None
     _uow: UnitOfWork | None = None
+    _drainer: threading.Thread | None = None
 
     @classmethod
     def start(
@@ -79,7 +80,8 @@ class LiveServer:
         server = cls(
             f"http://127.0.0.1:{port}", url, full_env, process, log_path=tmp / "server.log"
         )
-        threading.Thread(target=server._drain, daemon=True).start()
+        server._drainer = threading.Thread(target=server._drain, daemon=True)
+        server._drainer.start()
         server.wait_ready()
         return server
 
@@ -119,6 +121,10 @@ class LiveServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        if self._drainer is not None:
+            self._drainer.join(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
 
     @property
     def uow(self) -> UnitOfWork:
