@@ -13,6 +13,7 @@ from contextlib import AbstractContextManager
 
 from neariq_sms.adapters.memory import InMemoryUnitOfWork
 from neariq_sms.ports import UnitOfWork
+from tests.sql.backends import postgres_backend, sqlite_backend
 
 UowFactory = Callable[[], UnitOfWork]
 
@@ -24,4 +25,6 @@ def memory_backend() -> Iterator[UowFactory]:
 
 BACKENDS: dict[str, Callable[[], AbstractContextManager[UowFactory]]] = {
     "memory": memory_backend,
+    "sqlite": sqlite_backend,
+    "postgres": postgres_backend,
 }

@@ -12,7 +12,7 @@ from neariq_sms.adapters.sql.engine import make_engine
 
 #: An arbitrary constant: the PostgreSQL advisory lock that makes concurrent
 #: upgrades (several servers starting at once) run one after the other.
-_UPGRADE_LOCK = 0x6E71_736D
+_UPGRADE_LOCK = 0x6E71_736D  # fits the int4 of the two-key form
 
 
 def alembic_config() -> Config:
@@ -38,8 +38,10 @@ def upgrade(url_or_engine: str | sa.Engine, revision: str = "head") -> None:
         config = alembic_config()
         with engine.begin() as connection:
             if connection.dialect.name == "postgresql":
+                # One lock per schema: schemas are migrated independently.
                 connection.execute(
-                    sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _UPGRADE_LOCK}
+                    sa.text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"),
+                    {"key": _UPGRADE_LOCK},
                 )
             config.attributes["connection"] = connection
             command.upgrade(config, revision)

@@ -563,8 +563,9 @@ class _Allowances:
             sa.update(allowances)
             .where(self._key(business_id, period), allowances.c.used + units <= limit)
             .values(used=allowances.c.used + units)
+            .returning(allowances.c.used)
         )
-        return consumed.rowcount == 1
+        return consumed.first() is not None
 
     def give_back(self, business_id: str, period: str, units: int) -> None:
         if units == 0:
@@ -573,8 +574,9 @@ class _Allowances:
             sa.update(allowances)
             .where(self._key(business_id, period), allowances.c.used >= units)
             .values(used=allowances.c.used - units)
+            .returning(allowances.c.used)
         )
-        if returned.rowcount != 1:
+        if returned.first() is None:
             raise ValueError("cannot give back more units than were used")
 
 
@@ -705,8 +707,11 @@ class _Inbound:
             self._db.insert(inbound_messages)
             .values(_inbound_values(message))
             .on_conflict_do_nothing(index_elements=["provider_sid"])
+            .returning(inbound_messages.c.id)
         )
-        return stored.rowcount == 1
+        # RETURNING rather than rowcount: drivers disagree on the rowcount of
+        # an insert that ON CONFLICT skipped.
+        return stored.first() is not None
 
     def for_sender(
         self,
