@@ -183,6 +183,20 @@ def test_a_repeated_idempotency_key_returns_the_first_answer_and_sends_once(
     assert used(uow, business.id, clock) == 1
 
 
+def test_a_repeat_after_a_downgrade_still_answers_as_the_first_request(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """A job runner retrying late gets the first answer, not plan_required, and sends nothing."""
+    business = ready_business(uow, telephony, clock)
+    first = send(uow, telephony, clock, business.id, idempotency_key="visit-8812")
+    uc.change_plan(business.id, "starter", uow=uow)
+
+    again = send(uow, telephony, clock, business.id, idempotency_key="visit-8812")
+
+    assert again == first
+    assert telephony.calls["send"] == 1
+
+
 def test_an_idempotency_key_reused_for_another_recipient_is_rejected(
     uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
 ) -> None:

@@ -130,6 +130,13 @@ def send_review_request(
     name = validate_customer_name(customer_name)
     key = _check_key(idempotency_key)
     recipient = parse_phone(to, field="to", region=policy.default_region)
+    if key is not None:
+        # A repeat answers as the first request did, even if the plan or the
+        # provider configuration changed since: job runners retry late.
+        with uow:
+            first = uow.messages.by_idempotency_key(business.id, key)
+        if first is not None:
+            return _replay(first, recipient)
     require_configured(telephony)
     require_sms_plan(business)
 
