@@ -1,0 +1,140 @@
+"""The migrated schema, the engines' settings, and what only SQL can get wrong."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from neariq_sms.adapters.sql import SqlUnitOfWork, make_engine, metadata, upgrade
+from neariq_sms.domain import Business, NumberStatus, Plan, SmsNumber
+from neariq_sms.domain.errors import DuplicateNumber, NumberAlreadyProvisioned
+from neariq_sms.domain.phone import PhoneNumber
+
+T0 = datetime(2026, 3, 10, 17, 0, tzinfo=UTC)
+
+
+def test_the_migrated_schema_equals_the_tables_metadata(engine: sa.Engine) -> None:
+    """Alembic's autogenerate finds no difference between the migrations and the tables."""
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert diff == []
+
+
+def test_upgrading_an_up_to_date_database_changes_nothing(engine: sa.Engine) -> None:
+    """A second upgrade is a no-op: the version stays at head and the data stays."""
+    uow = SqlUnitOfWork(engine)
+    with uow:
+        uow.businesses.add(Business("b1", "Aster", Plan.GROWTH, T0))
+        uow.commit()
+    upgrade(engine)
+    with uow:
+        assert [b.id for b in uow.businesses.list()] == ["b1"]
+    with engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+
+
+def test_timestamps_come_back_aware_and_in_utc(engine: sa.Engine) -> None:
+    """Whatever zone a datetime was given in, storage returns the same instant in UTC."""
+    in_austin = datetime(2026, 3, 10, 12, 0, 0, 123456, tzinfo=timezone(timedelta(hours=-5)))
+    uow = SqlUnitOfWork(engine)
+    with uow:
+        uow.businesses.add(Business("b1", "Aster", Plan.GROWTH, in_austin))
+        uow.commit()
+    with uow:
+        stored = uow.businesses.get("b1")
+    assert stored is not None
+    assert stored.created_at == in_austin
+    assert stored.created_at.tzinfo is UTC
+    assert stored.created_at.hour == 17
+
+
+def test_naive_datetimes_are_refused(engine: sa.Engine) -> None:
+    """A naive datetime is an error, never silently read as local or UTC time."""
+    uow = SqlUnitOfWork(engine)
+    with uow, pytest.raises(sa.exc.StatementError, match="naive"):
+        uow.businesses.add(Business("b1", "Aster", Plan.GROWTH, datetime(2026, 3, 10)))
+
+
+def test_a_violated_constraint_leaves_the_transaction_usable(engine: sa.Engine) -> None:
+    """After a uniqueness error the same block can go on and commit (savepoints on PostgreSQL)."""
+    uow = SqlUnitOfWork(engine)
+    number = PhoneNumber("+15125550123")
+    with uow:
+        for business_id in ("b1", "b2"):
+            uow.businesses.add(Business(business_id, business_id, Plan.GROWTH, T0))
+        uow.numbers.add(SmsNumber("n1", "b1", number, NumberStatus.ACTIVE, T0))
+        with pytest.raises(DuplicateNumber):
+            uow.numbers.add(SmsNumber("n2", "b2", number, NumberStatus.PENDING, T0))
+        with pytest.raises(NumberAlreadyProvisioned):
+            uow.numbers.add(
+                SmsNumber("n3", "b1", PhoneNumber("+15125550124"), NumberStatus.PENDING, T0)
+            )
+        uow.numbers.add(
+            SmsNumber("n4", "b2", PhoneNumber("+15125550125"), NumberStatus.PENDING, T0)
+        )
+        uow.commit()
+    with uow:
+        assert [n.id for n in uow.numbers.history("b2")] == ["n4"]
+
+
+def test_the_partial_indexes_keep_released_rows_as_history(engine: sa.Engine) -> None:
+    """The same number may appear many times once released, but held by one row only."""
+    uow = SqlUnitOfWork(engine)
+    number = PhoneNumber("+15125550123")
+    with uow:
+        uow.businesses.add(Business("b1", "b1", Plan.GROWTH, T0))
+        for i in range(3):
+            uow.numbers.add(SmsNumber(f"old{i}", "b1", number, NumberStatus.RELEASED, T0))
+        uow.numbers.add(SmsNumber("now", "b1", number, NumberStatus.ACTIVE, T0))
+        uow.commit()
+    with engine.connect() as connection:
+        raw = sa.text(
+            "INSERT INTO sms_numbers (id, business_id, number, status, created_at)"
+            " VALUES ('x', 'b1', :number, 'pending', :at)"
+        )
+        with pytest.raises(sa.exc.IntegrityError):
+            connection.execute(raw, {"number": "+15125550199", "at": "2026-03-10 17:00:00"})
+
+
+def test_the_allowance_cannot_go_below_zero_even_by_hand(engine: sa.Engine) -> None:
+    """The CHECK (used >= 0) holds for any writer, not only for this adapter."""
+    uow = SqlUnitOfWork(engine)
+    with uow:
+        uow.businesses.add(Business("b1", "b1", Plan.GROWTH, T0))
+        assert uow.allowances.try_consume("b1", "2026-03", 2, 5)
+        uow.commit()
+    with engine.connect() as connection, pytest.raises(sa.exc.IntegrityError):
+        connection.execute(sa.text("UPDATE allowances SET used = used - 3"))
+
+
+def test_sqlite_runs_with_wal_foreign_keys_and_a_busy_timeout(tmp_path: Path) -> None:
+    """The embedded default is configured for many processes on one file."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as connection:
+        pragma = {
+            name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "foreign_keys", "busy_timeout")
+        }
+    engine.dispose()
+    assert pragma["journal_mode"] == "wal"
+    assert pragma["foreign_keys"] == 1
+    assert isinstance(pragma["busy_timeout"], int)
+    assert pragma["busy_timeout"] >= 5000
+
+
+def test_in_memory_sqlite_is_refused() -> None:
+    """A private in-memory database cannot be shared by threads and processes."""
+    with pytest.raises(ValueError, match="file"):
+        make_engine("sqlite://")
+
+
+def test_the_password_never_shows_in_a_repr() -> None:
+    """The unit of work's repr names the database but hides its password."""
+    uow = SqlUnitOfWork(sa.create_engine("postgresql+psycopg://app:s3cr3t-pw@db.example/sms"))
+    assert "s3cr3t-pw" not in repr(uow)
+    assert "db.example/sms" in repr(uow)
