@@ -1,0 +1,1 @@
+"""Benchmarks of neariq-sms against hand-written baselines (``python -m bench``)."""

@@ -1,0 +1,250 @@
+"""Shared pieces of the benchmarks: sizes, fixtures, a no-op provider, statistics."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import platform
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import attrs
+import sqlalchemy as sa
+
+from neariq_sms import usecases as uc
+from neariq_sms.adapters.clock import SystemClock
+from neariq_sms.adapters.memory import SimulatedTelephony
+from neariq_sms.adapters.sql import SqlUnitOfWork, make_engine, upgrade
+from neariq_sms.domain.messages import MessageStatus, SentMessage
+from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.domain.plans import Plan, Policy
+
+#: Every benchmark's send runs with quiet hours off (deterministic at any hour)
+#: and a limit no run reaches; the cooldown stays on (every send has its own recipient).
+BENCH_POLICY = Policy(
+    monthly_allowance={Plan.GROWTH: 500, Plan.PRO: 2_000, Plan.ENTERPRISE: 10**9},
+    quiet_hours=None,
+)
+BENCH_DB_NAME = "neariq_sms_bench"
+REVIEW_URL = "https://g.page/r/bench"
+
+
+@attrs.frozen
+class Sizes:
+    """How big each section runs; ``--smoke`` only proves the code still works."""
+
+    sends: int = 5_000
+    import_rows: int = 200_000
+    rss_rows: tuple[int, int] = (100_000, 1_000_000)
+    lookups: int = 2_000
+    http_requests: int = 1_200
+    http_clients: int = 8
+    http_servers: int = 2
+    rounds: int = 5
+
+
+FULL = Sizes()
+SMOKE = Sizes(
+    sends=200,
+    import_rows=4_000,
+    rss_rows=(2_000, 20_000),
+    lookups=200,
+    http_requests=600,
+    rounds=2,
+)
+
+
+class NoopTelephony:
+    """A provider that accepts every message at once: the cost of Twilio is not measured."""
+
+    def __init__(self) -> None:
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    @property
+    def configured(self) -> bool:
+        return True
+
+    def next_sid(self) -> str:
+        with self._lock:
+            return f"SM{next(self._ids):032x}"
+
+    def search_available(self, area_code: str, limit: int) -> Sequence[Any]:
+        return []
+
+    def purchase(self, number: PhoneNumber) -> Any:
+        raise NotImplementedError
+
+    def release(self, provider_sid: str) -> None:
+        return None
+
+    def send(self, *, from_: PhoneNumber, to: PhoneNumber, body: str) -> SentMessage:
+        return SentMessage(provider_sid=self.next_sid(), status=MessageStatus.QUEUED)
+
+
+def phone_text(i: int) -> str:
+    """The ``i``-th distinct US number, in one of the formats customers type."""
+    area = ("512", "206", "303", "415", "617", "702", "713", "305", "312", "404")[i % 10]
+    line = f"{i // 10:07d}"
+    match i % 4:
+        case 0:
+            return f"({area}) {line[:3]}-{line[3:]}"
+        case 1:
+            return f"+1 {area} {line[:3]} {line[3:]}"
+        case 2:
+            return f"{area}.{line[:3]}.{line[3:]}"
+        case _:
+            return f"{area}{line}"
+
+
+def phone_e164(i: int) -> str:
+    area = ("512", "206", "303", "415", "617", "702", "713", "305", "312", "404")[i % 10]
+    return f"+1{area}{i // 10:07d}"
+
+
+def write_consent_csv(path: Path, rows: int, *, start: int = 0) -> None:
+    """A consent CSV as a dashboard exports it: phone, consent date, source."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write("Phone,Consented At,Source\n")
+        for i in range(start, start + rows):
+            day = 1 + i % 28
+            out.write(f'"{phone_text(i)}",2024-03-{day:02d}T10:15:00Z,point_of_sale\n')
+
+
+@attrs.frozen
+class Shop:
+    """A business on an SMS plan, its active number, and a session-free id."""
+
+    business_id: str
+    number: str
+
+
+def create_shop(
+    uow: SqlUnitOfWork, name: str, plan: str = "enterprise", *, area_code: str = "512"
+) -> Shop:
+    """A business with an active number, bought from the simulator (one per area code)."""
+    clock = SystemClock()
+    telephony = SimulatedTelephony()
+    business = uc.create_business(name, plan, uow=uow, clock=clock, review_url=REVIEW_URL)
+    [first, *_] = uc.search_numbers(business.id, area_code, uow=uow, telephony=telephony)
+    result = uc.provision_number(
+        business.id, first.number.e164, uow=uow, telephony=telephony, clock=clock
+    )
+    return Shop(business.id, PhoneNumber.parse(result.number).e164)
+
+
+def seed_consents(engine: sa.Engine, business_id: str, phones: Sequence[str]) -> None:
+    """Consent rows written directly (fixture data, not what is measured)."""
+    from neariq_sms.adapters.sql.tables import consents
+
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "business_id": business_id,
+            "phone": p,
+            "source": "web_form",
+            "consented_at": now,
+            "updated_at": now,
+            "opted_out_at": None,
+            "opt_out_source": None,
+        }
+        for p in phones
+    ]
+    with engine.begin() as conn:
+        for start in range(0, len(rows), 5_000):
+            conn.execute(consents.insert(), rows[start : start + 5_000])
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def fresh_sqlite(path: Path) -> str:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    url = sqlite_url(path)
+    upgrade(url)
+    return url
+
+
+def fresh_postgres(base_url: str) -> str:
+    """A new, empty, migrated benchmark database next to ``base_url``'s (dropped first)."""
+    url = sa.make_url(base_url)
+    admin = sa.create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{BENCH_DB_NAME}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{BENCH_DB_NAME}" TEMPLATE template0')
+    finally:
+        admin.dispose()
+    bench_url = url.set(database=BENCH_DB_NAME).render_as_string(hide_password=False)
+    upgrade(bench_url)
+    return bench_url
+
+
+def postgres_base_url() -> str | None:
+    return os.environ.get("NEARIQ_SMS_BENCH_POSTGRES_URL") or os.environ.get(
+        "NEARIQ_SMS_TEST_POSTGRES_URL"
+    )
+
+
+def new_uow(url: str) -> SqlUnitOfWork:
+    return SqlUnitOfWork(make_engine(url))
+
+
+def percentile(values: Sequence[float], share: float) -> float:
+    """Nearest-rank percentile (``share`` in 0..1) of unsorted values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(share * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+@attrs.define
+class Stopwatch:
+    """Accumulates the time of interleaved runs."""
+
+    seconds: float = 0.0
+    count: int = 0
+
+    def run(self, work: Callable[[], int]) -> None:
+        started = time.perf_counter()
+        done = work()
+        self.seconds += time.perf_counter() - started
+        self.count += done
+
+    @property
+    def per_second(self) -> float:
+        return self.count / self.seconds if self.seconds else float("nan")
+
+
+def chunks(total: int, parts: int) -> Iterator[int]:
+    """``total`` split into ``parts`` near-equal sizes (every one at least 1)."""
+    parts = max(1, min(parts, total))
+    base, extra = divmod(total, parts)
+    for i in range(parts):
+        yield base + (1 if i < extra else 0)
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "processor": platform.processor() or platform.machine(),
+        "sqlite": __import__("sqlite3").sqlite_version,
+        "sqlalchemy": sa.__version__,
+        "executable": sys.executable,
+    }
