@@ -150,6 +150,13 @@ def send_review_request(
             if number is None or number.status is not NumberStatus.ACTIVE:
                 raise NoSmsNumber()
             consent = uow.consents.get(business.id, recipient, for_update=True)
+            if key is not None:
+                # A request with the same key may have committed while this one
+                # waited for the consent row's lock (PostgreSQL, READ COMMITTED):
+                # answer as it did instead of reporting a cooldown it caused.
+                existing = uow.messages.by_idempotency_key(business.id, key)
+                if existing is not None:
+                    return _replay(existing, recipient)
             if consent is not None and consent.opted_out:
                 raise RecipientOptedOut()
             if consent is None or not consent.allows_sending:
