@@ -2,7 +2,7 @@
 
 Commands (``neariq-sms COMMAND --help`` for each): ``serve``, ``db upgrade``,
 ``business create|list|set-plan|deactivate``, ``session create``,
-``consent import|export`` and ``dispatch``. Configuration comes from the
+``consent import|export``, ``dispatch`` and ``reconcile``. Configuration comes from the
 environment (see :class:`neariq_sms.config.Settings`).
 """
 
@@ -502,6 +502,23 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    if args.older_than < 0:
+        raise CliError("--older-than must be zero or more seconds")
+    s = _storage_services()
+    report = uc.reconcile(
+        uow=s.uow,
+        telephony=s.telephony,
+        clock=s.clock,
+        older_than=timedelta(seconds=args.older_than),
+        release_orphans=not args.report_only,
+    )
+    _print(*(r.describe() for r in report.resolutions), report.summary())
+    return 1 if report.count("unresolved") else 0
+
+
 # --- the parser ------------------------------------------------------------------------
 
 
@@ -624,6 +641,33 @@ def build_parser() -> argparse.ArgumentParser:
         " Safe to run often and from several hosts at once.",
     )
     dispatch.set_defaults(func=cmd_dispatch)
+
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="settle sends and purchases whose outcome a crash or a timeout left open",
+        description="Ask the provider about messages left 'submitting' and number claims"
+        " left 'pending' for longer than --older-than: a message the provider has gets"
+        " its sid and status, one it never got is failed and its units given back; a"
+        " claim is activated if the number was bought, else dropped. Numbers the provider"
+        " holds with their webhook pointing here that no business holds are released."
+        " Prints one line per message or number settled and a count line; exits 1 when"
+        " the provider could not be asked about something. Safe to run repeatedly and"
+        " alongside live traffic.",
+    )
+    reconcile.add_argument(
+        "--older-than",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="only settle what has been open this long; must exceed the provider"
+        " timeout (default 900)",
+    )
+    reconcile.add_argument(
+        "--report-only",
+        action="store_true",
+        help="report numbers no business holds instead of releasing them",
+    )
+    reconcile.set_defaults(func=cmd_reconcile)
     return parser
 
 

@@ -1,4 +1,4 @@
-"""A loopback imitation of the four Twilio REST operations the adapter uses.
+"""A loopback imitation of the Twilio REST operations the adapter uses.
 
 A real HTTP server on 127.0.0.1 (``ThreadingHTTPServer`` in a thread) that
 speaks Twilio's 2010-04-01 API as far as ``neariq_sms`` needs it: the paths,
@@ -6,6 +6,10 @@ form and query parameters, HTTP Basic auth, the JSON records and the error
 shape (``code``, ``message``, ``more_info``, ``status``). The real SDK reaches
 it over HTTP through :class:`LoopbackHttpClient`, a ``TwilioHttpClient`` that
 rewrites ``https://api.twilio.com`` to the server.
+
+Besides the four operations (search, buy, release, send) it lists messages
+(``To``, ``From``, ``DateSent`` filters) and the account's numbers, which
+reconciliation reads.
 
 Failures can be injected per operation: an HTTP error (429 with
 ``Retry-After``, 500, any Twilio error code) or a slow answer (the operation
@@ -22,9 +26,10 @@ import socket
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
@@ -32,7 +37,7 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
-Operation = Literal["search", "purchase", "release", "send"]
+Operation = Literal["search", "purchase", "release", "send", "find_messages", "owned_numbers"]
 
 _API = "/2010-04-01/Accounts/(?P<account>[^/]+)"
 _ROUTES: list[tuple[str, re.Pattern[str], Operation]] = [
@@ -44,6 +49,8 @@ _ROUTES: list[tuple[str, re.Pattern[str], Operation]] = [
     ("POST", re.compile(_API + r"/IncomingPhoneNumbers\.json"), "purchase"),
     ("DELETE", re.compile(_API + r"/IncomingPhoneNumbers/(?P<sid>[^/]+)\.json"), "release"),
     ("POST", re.compile(_API + r"/Messages\.json"), "send"),
+    ("GET", re.compile(_API + r"/Messages\.json"), "find_messages"),
+    ("GET", re.compile(_API + r"/IncomingPhoneNumbers\.json"), "owned_numbers"),
 ]
 #: Distinctive, so a test can search logs and messages for it.
 FAKE_AUTH_TOKEN = "fake-auth-token-0d1e2a3d"
@@ -110,12 +117,17 @@ class FakeTwilio:
         auth_token: str = FAKE_AUTH_TOKEN,
         available_caps_lowercase: bool = False,
         honour_sms_enabled: bool = True,
+        now: Callable[[], datetime] | None = None,
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
         self.available_caps_lowercase = available_caps_lowercase
         #: A server that ignored ``SmsEnabled`` would return voice-only numbers too.
         self.honour_sms_enabled = honour_sms_enabled
+        #: The fake's clock (``date_created``, ``date_sent``); real time by default.
+        self.now = now or (lambda: datetime.now(UTC))
+        #: Messages stay queued (no ``date_sent``) instead of going out at once.
+        self.hold_in_queue = False
         self.lock = threading.Lock()
         self.requests: list[Recorded] = []
         self.owned: dict[str, dict[str, Any]] = {}
@@ -278,7 +290,7 @@ class FakeTwilio:
                 record.update(_webhook_fields(form, record))
                 return record
         sid = "PN" + uuid.uuid4().hex
-        now = format_datetime(datetime.now(UTC))
+        now = format_datetime(self.now())
         record = {
             "sid": sid,
             "account_sid": self.account_sid,
@@ -327,7 +339,7 @@ class FakeTwilio:
         if to in self.opted_out:
             raise _error(400, 21610, "Attempt to send to unsubscribed recipient")
         sid = "SM" + uuid.uuid4().hex
-        now = format_datetime(datetime.now(UTC))
+        now = format_datetime(self.now())
         message = {
             "sid": sid,
             "account_sid": self.account_sid,
@@ -350,8 +362,79 @@ class FakeTwilio:
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{sid}.json",
             "status_callback": callback,
         }
-        self.messages.append(message)
+        # The fake hands a message on at once: its list record has a date_sent,
+        # while the answer to the create, like Twilio's, has none yet.
+        self.messages.append({**message, "date_sent": None if self.hold_in_queue else now})
         return message
+
+    def _list_messages(self, query: list[tuple[str, str]], path: str) -> dict[str, Any]:
+        params = dict(query)
+        page_size = int(params.get("PageSize", "50"))
+        found = [
+            m
+            for m in reversed(self.messages)  # newest first
+            if params.get("To", m["to"]) == m["to"]
+            and params.get("From", m["from"]) == m["from"]
+            and _date_sent_matches(m["date_sent"], params)
+        ]
+        return _page("messages", found[:page_size], path, query, page_size)
+
+    def _list_numbers(self, query: list[tuple[str, str]], path: str) -> dict[str, Any]:
+        params = dict(query)
+        page_size = int(params.get("PageSize", "50"))
+        found = [
+            n
+            for n in self.owned.values()
+            if params.get("PhoneNumber", n["phone_number"]) == n["phone_number"]
+        ]
+        return _page("incoming_phone_numbers", found[:page_size], path, query, page_size)
+
+
+def _day_or_time(raw: str) -> datetime:
+    """A ``DateSent`` value: ``YYYY-MM-DD`` (midnight GMT) or ISO 8601 as the SDK sends it."""
+    if len(raw) == 10:
+        return datetime.fromisoformat(raw).replace(tzinfo=UTC)
+    return datetime.fromisoformat(raw.replace("Z", "+00:00"))
+
+
+def _date_sent_matches(date_sent: str | None, params: dict[str, str]) -> bool:
+    """``DateSent>`` is on or after, ``DateSent<`` on or before, ``DateSent`` that day.
+
+    A message without a ``date_sent`` matches no date filter (unverified for
+    Twilio, which documents nothing about it; the adapter copes either way).
+    """
+    filters = {k: v for k, v in params.items() if k.startswith("DateSent")}
+    if not filters:
+        return True
+    if date_sent is None:
+        return False
+    sent = parsedate_to_datetime(date_sent)
+    for name, raw in filters.items():
+        bound = _day_or_time(raw)
+        if name == "DateSent>" and sent < bound:
+            return False
+        if name == "DateSent<" and sent > bound:
+            return False
+        if name == "DateSent" and sent.date() != bound.date():
+            return False
+    return True
+
+
+def _page(
+    key: str, records: list[dict[str, Any]], path: str, query: list[tuple[str, str]], size: int
+) -> dict[str, Any]:
+    uri = f"{path}?{'&'.join(f'{k}={v}' for k, v in query)}"
+    return {
+        key: records,
+        "uri": uri,
+        "first_page_uri": uri,
+        "next_page_uri": None,
+        "previous_page_uri": None,
+        "page": 0,
+        "page_size": size,
+        "start": 0,
+        "end": max(len(records) - 1, 0),
+    }
 
 
 def _webhook_fields(form: dict[str, str], record: dict[str, Any]) -> dict[str, Any]:
@@ -437,6 +520,10 @@ class _Handler(BaseHTTPRequestHandler):
         if operation == "release":
             fake._release(match.group("sid"), path)
             return 204, None
+        if operation == "find_messages":
+            return 200, fake._list_messages(query, path)
+        if operation == "owned_numbers":
+            return 200, fake._list_numbers(query, path)
         return 201, fake._send(form)
 
     def _authorized(self) -> bool:

@@ -43,6 +43,7 @@ from neariq_sms.domain.messages import (
     MessageKind,
     MessageStatus,
     OutboundMessage,
+    ProviderMessage,
     SentMessage,
 )
 from neariq_sms.domain.phone import PhoneNumber
@@ -89,6 +90,7 @@ __all__ = [
     "PlanRequired",
     "Policy",
     "ProviderError",
+    "ProviderMessage",
     "PurchasedNumber",
     "QuietHours",
     "RecipientOptedOut",

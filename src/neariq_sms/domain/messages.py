@@ -120,3 +120,19 @@ class SentMessage:
 
     provider_sid: str
     status: MessageStatus
+
+
+@attrs.frozen
+class ProviderMessage:
+    """A message the provider account sent, as a lookup of its records reports it.
+
+    ``sent_at`` is when the provider took it (its send time, or its creation
+    time while it has not left the provider's queue yet).
+    """
+
+    provider_sid: str
+    from_: PhoneNumber
+    to: PhoneNumber
+    body: str
+    status: MessageStatus
+    sent_at: datetime

@@ -71,6 +71,14 @@ class NumberRepository(Protocol):
         """Every row of the business, oldest first."""
         ...
 
+    def pending_before(self, cutoff: datetime) -> Sequence[SmsNumber]:
+        """Pending claims created before ``cutoff``, oldest first, of every business.
+
+        A claim that old outlived the purchase it was made for: the process
+        died, or the purchase's outcome was unknown (reconciliation).
+        """
+        ...
+
 
 class ConsentRepository(Protocol):
     def get(
@@ -194,6 +202,15 @@ class MessageRepository(Protocol):
 
     def for_business(self, business_id: str) -> Sequence[OutboundMessage]:
         """Every message of the business, oldest first (audits and tests)."""
+        ...
+
+    def submitting_before(self, cutoff: datetime, limit: int) -> Sequence[OutboundMessage]:
+        """Messages of every business that became ``submitting`` before ``cutoff``
+        (by ``updated_at``) and are still, oldest first, at most ``limit``.
+
+        Such a message's provider call ended in a crash or an unknown outcome
+        (reconciliation).
+        """
         ...
 
 

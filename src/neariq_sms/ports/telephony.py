@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from neariq_sms.domain.business import AvailableNumber, PurchasedNumber
-from neariq_sms.domain.messages import SentMessage
+from neariq_sms.domain.messages import ProviderMessage, SentMessage
 from neariq_sms.domain.phone import PhoneNumber
 
 
@@ -56,5 +57,31 @@ class TelephonyProvider(Protocol):
         Not idempotent: never retried blindly. Raises ``RecipientOptedOut``
         (Twilio 21610), ``InvalidPhone`` (not a reachable mobile number) or
         ``ProviderError``.
+        """
+        ...
+
+    def find_messages(
+        self,
+        *,
+        from_: PhoneNumber,
+        to: PhoneNumber,
+        sent_after: datetime,
+        sent_before: datetime,
+    ) -> Sequence[ProviderMessage]:
+        """Messages the account sent from ``from_`` to ``to`` whose ``sent_at``
+        lies in ``[sent_after, sent_before]``, oldest first.
+
+        What reconciliation asks when a send's outcome is unknown. Read-only
+        and idempotent (retried like a search); may return an empty list.
+        Raises ``ProviderError``.
+        """
+        ...
+
+    def owned_numbers(self) -> Sequence[PurchasedNumber]:
+        """Every number the account holds whose SMS webhook points at this deployment.
+
+        Numbers :meth:`purchase` bought are among them; numbers of other
+        applications sharing the account are not. Read-only and idempotent.
+        Raises ``ProviderError``.
         """
         ...

@@ -34,6 +34,7 @@ from neariq_sms.usecases.numbers import (
     release_number,
     search_numbers,
 )
+from neariq_sms.usecases.reconcile import ReconcileReport, Resolution, reconcile
 from neariq_sms.usecases.sending import (
     DispatchReport,
     SendResult,
@@ -50,7 +51,9 @@ __all__ = [
     "InboundResult",
     "Page",
     "ProvisionResult",
+    "ReconcileReport",
     "RejectedRow",
+    "Resolution",
     "SendResult",
     "SmsStatus",
     "change_plan",
@@ -70,6 +73,7 @@ __all__ = [
     "opt_in",
     "opt_out",
     "provision_number",
+    "reconcile",
     "record_consent",
     "release_number",
     "search_numbers",

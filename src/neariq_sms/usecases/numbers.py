@@ -14,6 +14,8 @@ from neariq_sms.domain.errors import (
     InvalidField,
     NoSmsNumber,
     NumberAlreadyProvisioned,
+    ProviderError,
+    SmsError,
 )
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
 from neariq_sms.ports.clock import Clock
@@ -118,8 +120,11 @@ def provision_number(
     one-number-per-business and one-business-per-number constraints cover),
     so that of many concurrent requests only one ever pays the provider. Then
     the purchase; then the row becomes ``active``. If the purchase fails the
-    claim is dropped; if storing fails after the purchase, the number is
-    released again, so no paid number is left orphaned.
+    claim is dropped, unless its outcome is unknown (a timeout: the claim
+    stays for :func:`~neariq_sms.usecases.reconcile.reconcile`); if storing
+    fails after the purchase, the number is released again, so no paid number
+    is left orphaned. A process killed in between leaves a claim or a number
+    no business holds, which reconcile settles too.
 
     Raises:
         BusinessNotFound, MissingField, InvalidPhone, SmsNotConfigured,
@@ -150,7 +155,12 @@ def provision_number(
 
     try:
         purchased = telephony.purchase(number)
-    except BaseException:
+    except SmsError as exc:
+        if isinstance(exc, ProviderError) and exc.ambiguous:
+            # The provider may have sold us the number: keep the claim (the slot
+            # stays held) for reconcile, which activates it or drops it.
+            log.warning("purchase outcome unknown, claim kept for reconciliation number=%s", number)
+            raise
         with uow:
             uow.numbers.delete(claim.id)
             uow.commit()

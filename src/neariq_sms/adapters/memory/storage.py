@@ -16,7 +16,7 @@ from typing import Any, Self
 
 import attrs
 
-from neariq_sms.domain.business import Business, DashboardSession, SmsNumber
+from neariq_sms.domain.business import Business, DashboardSession, NumberStatus, SmsNumber
 from neariq_sms.domain.consent import ConsentEvent, ConsentRecord
 from neariq_sms.domain.errors import (
     BusinessConflict,
@@ -142,6 +142,14 @@ class _Numbers:
 
     def history(self, business_id: str) -> Sequence[SmsNumber]:
         rows = [n for n in self._s.numbers.values() if n.business_id == business_id]
+        return sorted(rows, key=lambda n: (n.created_at, n.id))
+
+    def pending_before(self, cutoff: datetime) -> Sequence[SmsNumber]:
+        rows = [
+            n
+            for n in self._s.numbers.values()
+            if n.status is NumberStatus.PENDING and n.created_at < cutoff
+        ]
         return sorted(rows, key=lambda n: (n.created_at, n.id))
 
 
@@ -321,6 +329,14 @@ class _Messages:
     def for_business(self, business_id: str) -> Sequence[OutboundMessage]:
         rows = [m for m in self._s.messages.values() if m.business_id == business_id]
         return sorted(rows, key=lambda m: (m.created_at, m.id))
+
+    def submitting_before(self, cutoff: datetime, limit: int) -> Sequence[OutboundMessage]:
+        rows = [
+            m
+            for m in self._s.messages.values()
+            if m.status is MessageStatus.SUBMITTING and (m.updated_at or m.created_at) < cutoff
+        ]
+        return sorted(rows, key=lambda m: (m.updated_at or m.created_at, m.id))[:limit]
 
 
 class _Inbound:

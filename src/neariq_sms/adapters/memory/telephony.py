@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import Counter, deque
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Literal
 
 import attrs
@@ -24,11 +25,12 @@ from neariq_sms.domain.errors import (
     SmsError,
     SmsNotConfigured,
 )
-from neariq_sms.domain.messages import MessageStatus, SentMessage
+from neariq_sms.domain.messages import MessageStatus, ProviderMessage, SentMessage
 from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.telephony import TelephonyProvider
 
-Operation = Literal["search", "purchase", "release", "send"]
+Operation = Literal["search", "purchase", "release", "send", "find_messages", "owned_numbers"]
 
 _FIRST_LINE, _LAST_LINE = 123, 199
 _LOCALITIES = {
@@ -63,6 +65,7 @@ class SentSms:
     from_: PhoneNumber
     to: PhoneNumber
     body: str
+    sent_at: datetime | None = None
 
 
 @attrs.frozen
@@ -73,10 +76,15 @@ class _Failure:
 
 
 class SimulatedTelephony:
-    """In-memory :class:`~neariq_sms.ports.TelephonyProvider`. Thread-safe."""
+    """In-memory :class:`~neariq_sms.ports.TelephonyProvider`. Thread-safe.
 
-    def __init__(self, *, configured: bool = True) -> None:
+    ``clock`` stamps the messages it accepts (the system clock by default);
+    pass the use cases' clock so that lookups by time window agree with them.
+    """
+
+    def __init__(self, *, configured: bool = True, clock: Clock | None = None) -> None:
         self._configured = configured
+        self._clock = clock
         self._lock = threading.Lock()
         self._serial = 0
         self._failures: dict[str, deque[_Failure]] = {}
@@ -167,10 +175,43 @@ class SimulatedTelephony:
             if to in self.carrier_opted_out:
                 raise RecipientOptedOut()
             sid = self._sid("SM")
-            self.sent.append(SentSms(sid, from_, to, body))
+            self.sent.append(SentSms(sid, from_, to, body, self._now()))
         if failure is not None:
             raise failure.error
         return SentMessage(provider_sid=sid, status=MessageStatus.QUEUED)
+
+    def find_messages(
+        self,
+        *,
+        from_: PhoneNumber,
+        to: PhoneNumber,
+        sent_after: datetime,
+        sent_before: datetime,
+    ) -> Sequence[ProviderMessage]:
+        with self._lock:
+            failure = self._begin("find_messages")
+            found = [
+                ProviderMessage(m.sid, m.from_, m.to, m.body, MessageStatus.QUEUED, m.sent_at)
+                for m in self.sent
+                if m.from_ == from_
+                and m.to == to
+                and m.sent_at is not None
+                and sent_after <= m.sent_at <= sent_before
+            ]
+        if failure is not None:
+            raise failure.error
+        return found
+
+    def owned_numbers(self) -> Sequence[PurchasedNumber]:
+        with self._lock:
+            failure = self._begin("owned_numbers")
+            owned = [PurchasedNumber(n, sid, n.national) for sid, n in self.owned.items()]
+        if failure is not None:
+            raise failure.error
+        return owned
+
+    def _now(self) -> datetime:
+        return self._clock.now() if self._clock is not None else datetime.now(UTC)
 
 
 def _conforms(telephony: SimulatedTelephony) -> TelephonyProvider:

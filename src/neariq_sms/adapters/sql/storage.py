@@ -433,6 +433,17 @@ class _Numbers:
         )
         return [_row_to_number(row) for row in rows]
 
+    def pending_before(self, cutoff: datetime) -> Sequence[SmsNumber]:
+        rows = self._db.conn.execute(
+            sa.select(sms_numbers)
+            .where(
+                sms_numbers.c.status == NumberStatus.PENDING.value,
+                sms_numbers.c.created_at < cutoff,
+            )
+            .order_by(sms_numbers.c.created_at, sms_numbers.c.id)
+        )
+        return [_row_to_number(row) for row in rows]
+
 
 class _Consents:
     def __init__(self, db: _Db) -> None:
@@ -694,6 +705,16 @@ class _Messages:
             sa.select(messages)
             .where(messages.c.business_id == business_id)
             .order_by(messages.c.created_at, messages.c.id)
+        )
+        return [_row_to_message(row) for row in rows]
+
+    def submitting_before(self, cutoff: datetime, limit: int) -> Sequence[OutboundMessage]:
+        since = sa.func.coalesce(messages.c.updated_at, messages.c.created_at)
+        rows = self._db.conn.execute(
+            sa.select(messages)
+            .where(messages.c.status == MessageStatus.SUBMITTING.value, since < cutoff)
+            .order_by(since, messages.c.id)
+            .limit(limit)
         )
         return [_row_to_message(row) for row in rows]
 

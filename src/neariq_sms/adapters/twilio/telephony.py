@@ -2,8 +2,8 @@
 
 Every SDK or transport failure is translated into a domain error here; the
 SDK never retries, so this adapter retries the idempotent calls (search,
-release) with bounded exponential backoff and never retries a send or a
-purchase.
+release and the reconciliation lookups) with bounded exponential backoff and
+never retries a send or a purchase.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, TypeVar
 
@@ -36,13 +37,13 @@ from neariq_sms.domain.errors import (
     SmsError,
     SmsNotConfigured,
 )
-from neariq_sms.domain.messages import MessageStatus, SentMessage
+from neariq_sms.domain.messages import MessageStatus, ProviderMessage, SentMessage
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.ports.telephony import TelephonyProvider
 
 log = logging.getLogger("neariq_sms.twilio")
 
-Operation = Literal["search", "purchase", "release", "send"]
+Operation = Literal["search", "purchase", "release", "send", "find_messages", "owned_numbers"]
 T = TypeVar("T")
 
 #: Operations after which the provider may have acted although we saw no answer.
@@ -53,13 +54,17 @@ TOO_MANY_REQUESTS = 20429
 UNSUBSCRIBED_RECIPIENT = 21610
 NUMBER_UNAVAILABLE_CODES = frozenset({21421, 21422, 21452})
 INVALID_RECIPIENT_CODES = frozenset({21211, 21614})
+#: Records one lookup of sent messages reads at most (Twilio's largest page).
+LOOKUP_LIMIT = 1000
+#: The newest records of a (from, to) pair read when the DateSent filter found nothing.
+UNFILTERED_LOOKUP_LIMIT = 50
 #: What the SDK and its transport raise; ValueError covers an answer that is not JSON.
 _SDK_FAILURES = (TwilioException, requests.RequestException, ValueError)
 
 
 @attrs.frozen
 class RetryPolicy:
-    """Bounded exponential backoff for the idempotent calls (search, release).
+    """Bounded exponential backoff for the idempotent calls (search, release, lookups).
 
     ``attempts`` counts the first try. The wait before retry *n* is
     ``base_delay * 2 ** (n - 1)``, capped at ``max_delay``; a ``Retry-After``
@@ -296,6 +301,65 @@ class TwilioTelephony:
         log.info("twilio message submitted sid=%s status=%s", sid, status.value)
         return SentMessage(provider_sid=sid, status=status)
 
+    def find_messages(
+        self,
+        *,
+        from_: PhoneNumber,
+        to: PhoneNumber,
+        sent_after: datetime,
+        sent_before: datetime,
+    ) -> Sequence[ProviderMessage]:
+        client = self._require_client()
+        # Twilio documents DateSent at day granularity (GMT): ask from the
+        # window's first day on and cut the window here.
+        first_day = sent_after.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+
+        def lookup(limit: int, **date_filter: datetime) -> list[Any]:
+            return list(
+                client.messages.list(to=to.e164, from_=from_.e164, limit=limit, **date_filter)
+            )
+
+        records = self._with_retries(
+            "find_messages", lambda: lookup(LOOKUP_LIMIT, date_sent_after=first_day)
+        )
+        found = _in_window(records, sent_after, sent_before)
+        if not found:
+            # A message still in Twilio's queue has no date_sent yet, and whether the
+            # DateSent filter lists it is not documented: read the pair's newest too.
+            records = self._with_retries("find_messages", lambda: lookup(UNFILTERED_LOOKUP_LIMIT))
+            found = _in_window(records, sent_after, sent_before)
+        return sorted(found, key=lambda m: (m.sent_at, m.provider_sid))
+
+    def owned_numbers(self) -> Sequence[PurchasedNumber]:
+        """The account's numbers whose SMS URL starts with the public URL (without
+        one: the numbers with no SMS URL, which is how :meth:`purchase` buys them)."""
+        client = self._require_client()
+        records = self._with_retries(
+            "owned_numbers", lambda: list(client.incoming_phone_numbers.list())
+        )
+        owned = []
+        for record in records:
+            sms_url = _text(record, "sms_url")
+            ours = (
+                sms_url is not None and sms_url.startswith(self._public_url + "/")
+                if self._public_url
+                else sms_url is None
+            )
+            sid = _text(record, "sid")
+            try:
+                number = PhoneNumber(_text(record, "phone_number") or "")
+            except InvalidPhone:
+                continue
+            if ours and sid is not None:
+                owned.append(
+                    PurchasedNumber(
+                        number=number,
+                        provider_sid=sid,
+                        friendly_name=_text(record, "friendly_name") or number.national,
+                    )
+                )
+        return owned
+
     # --- plumbing ----------------------------------------------------------------
 
     def _require_client(self) -> Any:
@@ -451,6 +515,31 @@ def _retry_after(response: Response | None) -> float | None:
     if when.tzinfo is None:
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def _in_window(
+    records: Sequence[object], sent_after: datetime, sent_before: datetime
+) -> list[ProviderMessage]:
+    found = []
+    for record in records:
+        sent_at = getattr(record, "date_sent", None) or getattr(record, "date_created", None)
+        sid, body = _text(record, "sid"), getattr(record, "body", None)
+        if not isinstance(sent_at, datetime) or sid is None or not isinstance(body, str):
+            continue
+        if sent_at.tzinfo is None:
+            sent_at = sent_at.replace(tzinfo=UTC)
+        if not sent_after <= sent_at <= sent_before:
+            continue
+        try:
+            from_, to = (
+                PhoneNumber(_text(record, "from_") or ""),
+                PhoneNumber(_text(record, "to") or ""),
+            )
+        except InvalidPhone:
+            continue
+        status = MessageStatus.from_provider(_text(record, "status") or "") or MessageStatus.QUEUED
+        found.append(ProviderMessage(sid, from_, to, body, status, sent_at))
+    return found
 
 
 def _text(record: object, name: str) -> str | None:
