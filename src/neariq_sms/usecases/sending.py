@@ -179,8 +179,10 @@ def send_review_request(
                 raise AllowanceExhausted(
                     limit=limit, used=uow.allowances.used(business.id, period), requested=segments
                 )
-            zones = recipient.time_zones() or (business.timezone,)
-            send_at = policy.quiet_hours.next_allowed(now, zones) if policy.quiet_hours else None
+            send_at = None
+            if policy.quiet_hours:
+                zones = recipient.time_zones() or (business.timezone,)
+                send_at = policy.quiet_hours.next_allowed(now, zones)
             message = OutboundMessage(
                 id=uuid.uuid4().hex,
                 business_id=business.id,

@@ -11,6 +11,7 @@ on any error otherwise).
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections.abc import Collection, Iterator, Mapping, Sequence
@@ -321,6 +322,65 @@ def _before(
     return sa.or_(at_column < at, sa.and_(at_column == at, key_column < tie))
 
 
+# --- the statements of a send, built once ----------------------------------------------
+# A statement built per call costs more Python time than SQLite takes to run
+# it; these are built at import and only bound per call.
+
+_BUSINESS_BY_ID = sa.select(businesses).where(businesses.c.id == sa.bindparam("business_id"))
+_NUMBER_HELD_BY_BUSINESS = sa.select(sms_numbers).where(
+    sms_numbers.c.business_id == sa.bindparam("business_id"),
+    sms_numbers.c.status.in_(_HOLDING),
+)
+_CONSENT_BY_KEY = sa.select(consents).where(
+    consents.c.business_id == sa.bindparam("business_id"),
+    consents.c.phone == sa.bindparam("phone"),
+)
+_CONSENT_BY_KEY_FOR_UPDATE = _CONSENT_BY_KEY.with_for_update()
+_LATEST_REVIEW_REQUEST = sa.select(sa.func.max(messages.c.created_at)).where(
+    messages.c.business_id == sa.bindparam("business_id"),
+    messages.c.to_phone == sa.bindparam("phone"),
+    messages.c.kind == MessageKind.REVIEW_REQUEST.value,
+    messages.c.status.not_in([s.value for s in NEVER_SENT]),
+)
+
+
+def _consume(insert: Any) -> sa.Executable:
+    """Create the month's row or add to it, only while ``used + units <= limit``: one statement."""
+    upsert = insert(allowances).values(
+        business_id=sa.bindparam("business_id"),
+        period=sa.bindparam("period"),
+        used=sa.bindparam("units"),
+    )
+    statement: sa.Executable = upsert.on_conflict_do_update(
+        index_elements=["business_id", "period"],
+        set_={"used": allowances.c.used + upsert.excluded.used},
+        where=allowances.c.used + upsert.excluded.used <= sa.bindparam("limit"),
+    ).returning(allowances.c.used)
+    return statement
+
+
+_CONSUME = {"postgresql": _consume(postgresql.insert), "sqlite": _consume(sqlite.insert)}
+# ON CONFLICT DO NOTHING instead of a savepoint: a duplicate key leaves the
+# transaction usable on PostgreSQL without the two extra round trips.
+_ADD_MESSAGE = {
+    "postgresql": postgresql.insert(messages).on_conflict_do_nothing().returning(messages.c.id),
+    "sqlite": sqlite.insert(messages).on_conflict_do_nothing().returning(messages.c.id),
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _transition(allowed_from: frozenset[str], columns: frozenset[str]) -> sa.Executable:
+    return (
+        sa.update(messages)
+        .where(
+            messages.c.id == sa.bindparam("message_id"),
+            messages.c.status.in_(sorted(allowed_from)),
+        )
+        .values({name: sa.bindparam(f"new_{name}") for name in sorted(columns)})
+        .returning(*messages.c)
+    )
+
+
 # --- repositories --------------------------------------------------------------------
 
 
@@ -336,9 +396,7 @@ class _Businesses:
             raise AssertionError(f"unexpected constraint {violated}")
 
     def get(self, business_id: str) -> Business | None:
-        row = self._db.conn.execute(
-            sa.select(businesses).where(businesses.c.id == business_id)
-        ).first()
+        row = self._db.conn.execute(_BUSINESS_BY_ID, {"business_id": business_id}).first()
         return None if row is None else _row_to_business(row)
 
     def update(self, business: Business) -> None:
@@ -408,7 +466,8 @@ class _Numbers:
         return None if row is None else _row_to_number(row)
 
     def holding(self, business_id: str) -> SmsNumber | None:
-        return self._holding(sms_numbers.c.business_id == business_id)
+        row = self._db.conn.execute(_NUMBER_HELD_BY_BUSINESS, {"business_id": business_id}).first()
+        return None if row is None else _row_to_number(row)
 
     def holder_of(self, number: PhoneNumber) -> SmsNumber | None:
         return self._holding(sms_numbers.c.number == number.e164)
@@ -452,14 +511,12 @@ class _Consents:
     def get(
         self, business_id: str, phone: PhoneNumber, *, for_update: bool = False
     ) -> ConsentRecord | None:
-        query = sa.select(consents).where(
-            consents.c.business_id == business_id, consents.c.phone == phone.e164
-        )
-        if for_update:
-            # PostgreSQL locks the row; SQLite ignores it (BEGIN IMMEDIATE
-            # already holds the database's write lock).
-            query = query.with_for_update()
-        row = self._db.conn.execute(query).first()
+        # FOR UPDATE: PostgreSQL locks the row; SQLite ignores it (BEGIN
+        # IMMEDIATE already holds the database's write lock).
+        query = _CONSENT_BY_KEY_FOR_UPDATE if for_update else _CONSENT_BY_KEY
+        row = self._db.conn.execute(
+            query, {"business_id": business_id, "phone": phone.e164}
+        ).first()
         return None if row is None else _row_to_consent(row)
 
     def get_many(
@@ -563,18 +620,13 @@ class _Allowances:
         return 0 if used is None else int(used)
 
     def try_consume(self, business_id: str, period: str, units: int, limit: int) -> bool:
-        self._db.conn.execute(
-            self._db.insert(allowances)
-            .values(business_id=business_id, period=period, used=0)
-            .on_conflict_do_nothing(index_elements=["business_id", "period"])
-        )
+        if units > limit:
+            return False  # the upsert's first insert checks no limit
         # The one conditional statement: the row lock (PostgreSQL) or the
         # database write lock (SQLite) makes check and add a single step.
         consumed = self._db.conn.execute(
-            sa.update(allowances)
-            .where(self._key(business_id, period), allowances.c.used + units <= limit)
-            .values(used=allowances.c.used + units)
-            .returning(allowances.c.used)
+            _CONSUME["postgresql" if self._db.postgres else "sqlite"],
+            {"business_id": business_id, "period": period, "units": units, "limit": limit},
         )
         return consumed.first() is not None
 
@@ -601,14 +653,12 @@ class _Messages:
 
     def add(self, message: OutboundMessage) -> None:
         key = message.idempotency_key
-        violated = self._db.guarded(messages.insert(), _message_values(message))
-        if violated is None:
+        statement = _ADD_MESSAGE["postgresql" if self._db.postgres else "sqlite"]
+        if self._db.conn.execute(statement, _message_values(message)).first() is not None:
             return
         if key is not None and self.by_idempotency_key(message.business_id, key) is not None:
             raise IdempotencyConflict(key=key)
-        if violated == messages.primary_key.name:
-            raise ValueError(f"duplicate message id {message.id}")
-        raise AssertionError(f"unexpected constraint {violated}")
+        raise ValueError(f"duplicate message id {message.id}")
 
     def get(self, message_id: str) -> OutboundMessage | None:
         return self._one(messages.c.id == message_id)
@@ -639,25 +689,15 @@ class _Messages:
             values["error_code"] = error_code
         if units is not None:
             values["units"] = units
-        row = self._db.conn.execute(
-            sa.update(messages)
-            .where(
-                messages.c.id == message_id,
-                messages.c.status.in_([s.value for s in allowed_from]),
-            )
-            .values(values)
-            .returning(*messages.c)
-        ).first()
+        statement = _transition(frozenset(s.value for s in allowed_from), frozenset(values))
+        params = {f"new_{name}": value for name, value in values.items()}
+        params["message_id"] = message_id
+        row = self._db.conn.execute(statement, params).first()
         return None if row is None else _row_to_message(row)
 
     def latest_review_request_at(self, business_id: str, to: PhoneNumber) -> datetime | None:
         latest: datetime | None = self._db.conn.execute(
-            sa.select(sa.func.max(messages.c.created_at)).where(
-                messages.c.business_id == business_id,
-                messages.c.to_phone == to.e164,
-                messages.c.kind == MessageKind.REVIEW_REQUEST.value,
-                messages.c.status.not_in([s.value for s in NEVER_SENT]),
-            )
+            _LATEST_REVIEW_REQUEST, {"business_id": business_id, "phone": to.e164}
         ).scalar_one()
         return latest
 
