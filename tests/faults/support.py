@@ -140,6 +140,18 @@ class ProviderView:
     sent_to_opted_out: int = 0
 
     @classmethod
+    def of_fake(cls, fake: Any) -> ProviderView:
+        """The account of a ``tests.twilio.fake_twilio.FakeTwilio``."""
+        with fake.lock:
+            return cls(
+                sent={
+                    m["sid"]: (PhoneNumber(m["from"]), PhoneNumber(m["to"]), m["body"])
+                    for m in fake.messages
+                },
+                owned={sid: PhoneNumber(r["phone_number"]) for sid, r in fake.owned.items()},
+            )
+
+    @classmethod
     def of(cls, telephony: SimulatedTelephony) -> ProviderView:
         opted_out = len(getattr(telephony, "sent_to_opted_out", ()))
         return cls(
