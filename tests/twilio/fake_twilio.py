@@ -21,11 +21,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import random
 import re
 import socket
 import threading
 import uuid
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -128,6 +129,13 @@ class FakeTwilio:
         self.now = now or (lambda: datetime.now(UTC))
         #: Messages stay queued (no ``date_sent``) instead of going out at once.
         self.hold_in_queue = False
+        #: Per operation, the share of calls that misbehave at random (load runs):
+        #: a 429, a 500 or a slow answer, drawn with ``random_faults_rng``.
+        self.random_faults: dict[str, float] = {}
+        self.random_faults_rng = random.Random(0)
+        self.random_faults_slow = 1.0
+        #: How many random misbehaviours were served, by "operation kind".
+        self.random_injected: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.requests: list[Recorded] = []
         self.owned: dict[str, dict[str, Any]] = {}
@@ -221,7 +229,16 @@ class FakeTwilio:
     def _next_injection(self, operation: Operation) -> Injection | None:
         with self.lock:
             queue = self._injections.get(operation)
-            return queue.popleft() if queue else None
+            if queue:
+                return queue.popleft()
+            rng = self.random_faults_rng
+            if rng.random() >= self.random_faults.get(operation, 0.0):
+                return None
+            kind = rng.choice(["429", "500", "slow"])
+            self.random_injected[f"{operation} {kind}"] += 1
+            if kind == "slow":
+                return Injection(delay=self.random_faults_slow)
+            return Injection(status=int(kind), retry_after="0" if kind == "429" else None)
 
     def _hold(self, seconds: float) -> None:
         self._stopping.wait(seconds)
