@@ -145,3 +145,13 @@ def test_the_conversation_interleaves_both_directions_newest_first(
     assert [i.body for i in first.items] == ["5 stars", "Thanks, done!"]
     assert [i.direction for i in second.items] == ["outbound"]
     assert second.next_cursor is None
+
+
+def test_a_body_with_nul_characters_is_stored_without_them(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """NUL is no SMS character and PostgreSQL text refuses it: it is dropped, the rest kept."""
+    business = ready_business(uow, telephony, clock)
+    inbound(uow, clock, "see\x00 you", sid="SM" + "a" * 32)
+    page = uc.list_conversation(business.id, CUSTOMER, uow=uow)
+    assert [item.body for item in page.items if item.direction == "inbound"] == ["see you"]

@@ -79,7 +79,8 @@ def handle_inbound_message(
             business_id=business.id,
             from_=sender,
             to=to_number,
-            body=body[:MAX_INBOUND_BODY],
+            # NUL is no SMS character and PostgreSQL text cannot hold it.
+            body=body.replace("\x00", "")[:MAX_INBOUND_BODY],
             received_at=now,
             provider_sid=provider_sid or None,
             keyword=keyword.value if keyword else None,
