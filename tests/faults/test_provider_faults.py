@@ -294,7 +294,7 @@ def test_a_send_retried_with_its_key_after_any_failure_never_calls_twilio_twice(
     elif failure in ("500", "429"):
         fake.inject("send", status=int(failure))
     else:
-        store = FaultyUnitOfWork(uow, fail_at=3, where="commit")
+        store = FaultyUnitOfWork(uow, fail_at=2, where="commit")
     with pytest.raises((SmsError, ConnectionError)):
         _send(store, twilio, clock, shop)
     for _ in range(3):

@@ -30,6 +30,7 @@ from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
 from neariq_sms.usecases._common import (
+    active_business,
     load_business,
     log,
     mask,
@@ -123,29 +124,30 @@ def send_review_request(
         RecipientOptedOut, Cooldown, AllowanceExhausted, ProviderError.
     """
     now = clock.now()
-    business = load_business(uow, business_id)
-    # The spec's order of shape errors: missing_field, then invalid_field, then invalid_phone.
-    require_present(to, "to")
-    require_present(customer_name, "customerName")
-    name = validate_customer_name(customer_name)
-    key = _check_key(idempotency_key)
-    recipient = parse_phone(to, field="to", region=policy.default_region)
-    if key is not None:
-        # A repeat answers as the first request did, even if the plan or the
-        # provider configuration changed since: job runners retry late.
-        with uow:
-            first = uow.messages.by_idempotency_key(business.id, key)
-        if first is not None:
-            return _replay(first, recipient)
-    require_configured(telephony)
-    require_sms_plan(business)
+    try:
+        # The spec's order of shape errors: missing_field, then invalid_field, then invalid_phone.
+        require_present(to, "to")
+        require_present(customer_name, "customerName")
+        name = validate_customer_name(customer_name)
+        key = _check_key(idempotency_key)
+        recipient = parse_phone(to, field="to", region=policy.default_region)
+    except SmsError:
+        load_business(uow, business_id)  # an unknown business answers before a shape error
+        raise
 
+    # Every rule is read and the allowance reserved in one transaction: the
+    # business too, so a send costs two transactions in all (this and step 3).
     try:
         with uow:
+            business = active_business(uow, business_id)
             if key is not None:
+                # A repeat answers as the first request did, even if the plan or
+                # the provider configuration changed since: job runners retry late.
                 existing = uow.messages.by_idempotency_key(business.id, key)
                 if existing is not None:
                     return _replay(existing, recipient)
+            require_configured(telephony)
+            require_sms_plan(business)
             number = uow.numbers.holding(business.id)
             if number is None or number.status is not NumberStatus.ACTIVE:
                 raise NoSmsNumber()
@@ -204,7 +206,7 @@ def send_review_request(
     except IdempotencyConflict:
         # A concurrent request with the same key won the insert; answer as it did.
         with uow:
-            winner = uow.messages.by_idempotency_key(business.id, key or "")
+            winner = uow.messages.by_idempotency_key(business_id, key or "")
         if winner is None:  # pragma: no cover - the key cannot vanish: rows are never deleted
             raise
         return _replay(winner, recipient)
