@@ -9,8 +9,8 @@ the README's "Retries and reconciliation"). Needs PostgreSQL: skipped without
 from __future__ import annotations
 
 import pytest
-
 from bench.load import run
+
 from tests.sql.backends import postgres_url
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
