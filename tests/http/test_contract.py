@@ -75,7 +75,7 @@ class Shop:
             messages = [(m.status, m.units) for m in s.uow.messages.for_business(self.id)]
             number = s.uow.numbers.holding(self.id)
             used = s.uow.allowances.used(self.id, "2026-03")
-            consents = list(s.uow.consents.iterate(self.id))
+            consents = list(s.uow.consents.in_phone_order(self.id, after=None, limit=10**9))
         return (messages, number, used, consents, dict(self.telephony.calls))
 
 

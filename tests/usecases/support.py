@@ -32,7 +32,7 @@ def snapshot(
         businesses = list(uow.businesses.list())
         state: dict[str, Any] = {"businesses": businesses}
         for business in businesses:
-            consents = list(uow.consents.iterate(business.id))
+            consents = list(uow.consents.in_phone_order(business.id, after=None, limit=10**9))
             messages = list(uow.messages.for_business(business.id))
             known = extra | {c.phone for c in consents} | {m.to for m in messages}
             months = set(periods) | {m.period for m in messages}

@@ -32,7 +32,7 @@ def phone(n: int) -> str:
 
 def count_records(uow: UnitOfWork, business_id: str) -> int:
     with uow:
-        return sum(1 for _ in uow.consents.iterate(business_id))
+        return sum(1 for _ in uow.consents.in_phone_order(business_id, after=None, limit=10**9))
 
 
 def test_recording_consent_stores_the_record_and_an_audit_event(
@@ -271,3 +271,58 @@ def test_a_bad_cursor_or_limit_is_an_invalid_field(
     """Only cursors the API returned, and limits 1-200, are accepted."""
     with pytest.raises(InvalidField):
         uc.list_consents(business_id, cursor, limit, uow=uow)
+
+
+def test_a_timestamp_out_of_range_is_an_invalid_field_not_a_crash(
+    uow: UnitOfWork, clock: ManualClock, business_id: str
+) -> None:
+    """Year 1 with a positive offset overflows UTC: ``invalid_field``, and an import
+    rejects only that row."""
+    before = snapshot(uow)
+    with pytest.raises(InvalidField):
+        uc.record_consent(
+            business_id, CUSTOMER, "web_form", "0001-01-01T00:00:00+01:00", uow=uow, clock=clock
+        )
+    assert snapshot(uow) == before
+
+    report = uc.import_consents(
+        business_id,
+        [
+            {"phone": phone(1), "consented_at": "0001-01-01T00:00:00+01:00"},
+            {"phone": phone(2), "consented_at": "2026-01-02"},
+        ],
+        uow=uow,
+        clock=clock,
+    )
+    assert (report.imported, report.rejected) == (1, 1)
+    assert report.rejects[0].code == "invalid_field"
+
+
+def test_a_non_ascii_digit_limit_is_an_invalid_field(uow: UnitOfWork, business_id: str) -> None:
+    """'²' passes str.isdigit but is no number a client may send."""
+    with pytest.raises(InvalidField):
+        uc.list_consents(business_id, limit="²", uow=uow)
+
+
+def test_an_export_walks_every_record_in_phone_order_across_chunks(
+    uow: UnitOfWork, clock: ManualClock, business_id: str
+) -> None:
+    """More records than one export chunk: each exported once, in phone order."""
+    rows = [{"phone": phone(n)} for n in range(uc.consent.EXPORT_CHUNK + 7)]
+    uc.import_consents(business_id, reversed(rows), uow=uow, clock=clock)
+
+    exported = [r.phone.e164 for r in uc.export_consents(business_id, uow=uow)]
+
+    assert exported == sorted(row["phone"] for row in rows)
+
+
+def test_an_export_holds_no_transaction_between_chunks(
+    uow: UnitOfWork, clock: ManualClock, business_id: str
+) -> None:
+    """While a reader pauses inside an export, other writes go through."""
+    for n in range(3):
+        uc.record_consent(business_id, phone(n), "web_form", uow=uow, clock=clock)
+    export = uc.export_consents(business_id, uow=uow)
+    next(export)
+    uc.record_consent(business_id, phone(9), "web_form", uow=uow, clock=clock)
+    assert len(list(export)) == 2

@@ -8,7 +8,7 @@ errors the SQL adapter does.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -24,8 +24,12 @@ class BusinessRepository(Protocol):
         """Store a new business. Raises ``BusinessConflict`` if the id exists."""
         ...
 
-    def get(self, business_id: str) -> Business | None:
-        """The business, active or not, or ``None``."""
+    def get(self, business_id: str, *, for_update: bool = False) -> Business | None:
+        """The business, active or not, or ``None``.
+
+        With ``for_update`` the row is locked until the transaction ends, so a
+        read-modify-write (plan change, deactivation) cannot lose a concurrent one.
+        """
         ...
 
     def update(self, business: Business) -> None:
@@ -93,9 +97,13 @@ class ConsentRepository(Protocol):
         ...
 
     def get_many(
-        self, business_id: str, phones: Collection[PhoneNumber]
+        self, business_id: str, phones: Collection[PhoneNumber], *, for_update: bool = False
     ) -> Mapping[PhoneNumber, ConsentRecord]:
-        """The records that exist among ``phones`` (for batched imports)."""
+        """The records that exist among ``phones`` (for batched imports).
+
+        With ``for_update`` the rows found are locked until the transaction
+        ends: an import deciding from them cannot overwrite a concurrent opt-out.
+        """
         ...
 
     def add_many(self, records: Sequence[ConsentRecord]) -> None:
@@ -103,7 +111,8 @@ class ConsentRepository(Protocol):
         ...
 
     def update_many(self, records: Sequence[ConsentRecord]) -> None:
-        """Overwrite existing records."""
+        """Overwrite existing records, opt-out state included: read them with
+        ``for_update`` first when the decision depends on that state."""
         ...
 
     def append_events(self, events: Sequence[ConsentEvent]) -> None:
@@ -121,8 +130,11 @@ class ConsentRepository(Protocol):
         strictly after the cursor key ``after`` when given."""
         ...
 
-    def iterate(self, business_id: str) -> Iterator[ConsentRecord]:
-        """Every record of the business, in phone order (for exports)."""
+    def in_phone_order(
+        self, business_id: str, *, after: str | None, limit: int
+    ) -> Sequence[ConsentRecord]:
+        """Up to ``limit`` records of the business in E.164 phone order, strictly
+        after the phone ``after`` when given (exports walk it in short transactions)."""
         ...
 
 

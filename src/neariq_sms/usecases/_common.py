@@ -73,7 +73,10 @@ def parse_phone(raw: object, *, field: str, region: str) -> PhoneNumber:
 def check_aware(value: datetime, field: str) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidField(field, "must carry a time zone")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidField(field, "is out of range") from None
 
 
 def encode_cursor(at: datetime, key: str) -> str:
@@ -98,7 +101,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
 def check_limit(raw: object, *, default: int, maximum: int, field: str = "limit") -> int:
     if raw is None:
         return default
-    if isinstance(raw, str) and raw.strip().isdigit():
+    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
         raw = int(raw.strip())
     if not isinstance(raw, int) or isinstance(raw, bool) or not 1 <= raw <= maximum:
         raise InvalidField(field, f"must be a whole number from 1 to {maximum}")

@@ -62,7 +62,7 @@ def _change(
     uow: UnitOfWork, business_id: str, *, plan: Plan | None = None, active: bool | None = None
 ) -> Business:
     with uow:
-        business = uow.businesses.get(business_id)
+        business = uow.businesses.get(business_id, for_update=True)
         if business is None:
             raise BusinessNotFound(business_id=business_id)
         updated = attrs.evolve(

@@ -62,13 +62,13 @@ def parse_timestamp(raw: object, *, field: str = "consentedAt") -> datetime | No
         raise InvalidField(field, "must be an ISO-8601 timestamp")
     try:
         value = datetime.fromisoformat(raw.strip())
-    except ValueError:
+        if len(raw.strip()) == 10:
+            value = datetime.combine(value.date(), time(0), tzinfo=UTC)
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset
         raise InvalidField(field, "must be an ISO-8601 timestamp") from None
-    if len(raw.strip()) == 10:
-        value = datetime.combine(value.date(), time(0), tzinfo=UTC)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def _not_future(value: datetime | None, now: datetime, field: str) -> datetime:
@@ -233,11 +233,25 @@ def list_consents(
     return Page(rows, next_cursor)
 
 
+EXPORT_CHUNK = 1000
+
+
 def export_consents(business_id: str, *, uow: UnitOfWork) -> Iterator[ConsentRecord]:
-    """Every record of the business, streamed in phone order."""
-    with uow:
-        active_business(uow, business_id)
-        yield from uow.consents.iterate(business_id)
+    """Every record of the business, streamed in phone order.
+
+    Read in short transactions of ``EXPORT_CHUNK`` records, so a long export
+    never holds storage (SQLite's write lock) while its reader works. A record
+    changed meanwhile is exported as it is when its chunk is read.
+    """
+    load_business(uow, business_id)
+    after: str | None = None
+    while True:
+        with uow:
+            chunk = list(uow.consents.in_phone_order(business_id, after=after, limit=EXPORT_CHUNK))
+        yield from chunk
+        if len(chunk) < EXPORT_CHUNK:
+            return
+        after = chunk[-1].phone.e164
 
 
 # --- bulk import ---------------------------------------------------------------
@@ -345,7 +359,7 @@ def _store_batch(
 ) -> None:
     def store() -> tuple[int, int, int]:
         with uow:
-            existing = uow.consents.get_many(business_id, list(wanted))
+            existing = uow.consents.get_many(business_id, list(wanted), for_update=True)
             new: list[ConsentRecord] = []
             changed: list[ConsentRecord] = []
             for number, record in wanted.items():

@@ -9,7 +9,7 @@ The uniqueness rules raise the same domain errors the SQL adapter raises.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -91,7 +91,7 @@ class _Businesses:
             raise BusinessConflict(business_id=business.id)
         self._tx.put(self._s.businesses, business.id, business)
 
-    def get(self, business_id: str) -> Business | None:
+    def get(self, business_id: str, *, for_update: bool = False) -> Business | None:
         return self._s.businesses.get(business_id)
 
     def update(self, business: Business) -> None:
@@ -163,7 +163,7 @@ class _Consents:
         return self._s.consents.get((business_id, phone))
 
     def get_many(
-        self, business_id: str, phones: Collection[PhoneNumber]
+        self, business_id: str, phones: Collection[PhoneNumber], *, for_update: bool = False
     ) -> Mapping[PhoneNumber, ConsentRecord]:
         found = ((p, self._s.consents.get((business_id, p))) for p in phones)
         return {p: r for p, r in found if r is not None}
@@ -199,9 +199,18 @@ class _Consents:
             rows = [r for r in rows if (r.updated_at, r.phone.e164) < after]
         return rows[:limit]
 
-    def iterate(self, business_id: str) -> Iterator[ConsentRecord]:
-        rows = [r for (b, _), r in self._s.consents.items() if b == business_id]
-        yield from sorted(rows, key=lambda r: r.phone.e164)
+    def in_phone_order(
+        self, business_id: str, *, after: str | None, limit: int
+    ) -> Sequence[ConsentRecord]:
+        rows = sorted(
+            (
+                r
+                for (b, p), r in self._s.consents.items()
+                if b == business_id and (after is None or p.e164 > after)
+            ),
+            key=lambda r: r.phone.e164,
+        )
+        return rows[:limit]
 
 
 class _Allowances:

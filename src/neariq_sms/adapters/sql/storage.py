@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -58,8 +58,6 @@ from neariq_sms.ports.storage import UnitOfWork
 _HOLDING = (NumberStatus.PENDING.value, NumberStatus.ACTIVE.value)
 #: Rows per statement when a repository is handed many keys at once.
 _CHUNK = 500
-#: Rows fetched at a time when a result is streamed (exports).
-_STREAM = 1000
 
 
 # --- which constraint fired ------------------------------------------------------
@@ -327,6 +325,8 @@ def _before(
 # it; these are built at import and only bound per call.
 
 _BUSINESS_BY_ID = sa.select(businesses).where(businesses.c.id == sa.bindparam("business_id"))
+# SQLite renders no FOR UPDATE: its transactions take the write lock up front anyway.
+_BUSINESS_BY_ID_FOR_UPDATE = _BUSINESS_BY_ID.with_for_update()
 _NUMBER_HELD_BY_BUSINESS = sa.select(sms_numbers).where(
     sms_numbers.c.business_id == sa.bindparam("business_id"),
     sms_numbers.c.status.in_(_HOLDING),
@@ -395,8 +395,9 @@ class _Businesses:
         if violated is not None:
             raise AssertionError(f"unexpected constraint {violated}")
 
-    def get(self, business_id: str) -> Business | None:
-        row = self._db.conn.execute(_BUSINESS_BY_ID, {"business_id": business_id}).first()
+    def get(self, business_id: str, *, for_update: bool = False) -> Business | None:
+        query = _BUSINESS_BY_ID_FOR_UPDATE if for_update else _BUSINESS_BY_ID
+        row = self._db.conn.execute(query, {"business_id": business_id}).first()
         return None if row is None else _row_to_business(row)
 
     def update(self, business: Business) -> None:
@@ -520,17 +521,18 @@ class _Consents:
         return None if row is None else _row_to_consent(row)
 
     def get_many(
-        self, business_id: str, phones: Collection[PhoneNumber]
+        self, business_id: str, phones: Collection[PhoneNumber], *, for_update: bool = False
     ) -> Mapping[PhoneNumber, ConsentRecord]:
-        wanted = [p.e164 for p in phones]
+        wanted = sorted(p.e164 for p in phones)  # one lock order for every importer
         found: dict[PhoneNumber, ConsentRecord] = {}
         for start in range(0, len(wanted), _CHUNK):
-            rows = self._db.conn.execute(
-                sa.select(consents).where(
-                    consents.c.business_id == business_id,
-                    consents.c.phone.in_(wanted[start : start + _CHUNK]),
-                )
+            query = sa.select(consents).where(
+                consents.c.business_id == business_id,
+                consents.c.phone.in_(wanted[start : start + _CHUNK]),
             )
+            if for_update:
+                query = query.order_by(consents.c.phone).with_for_update()
+            rows = self._db.conn.execute(query)
             for row in rows:
                 record = _row_to_consent(row)
                 found[record.phone] = record
@@ -594,16 +596,14 @@ class _Consents:
         query = query.order_by(consents.c.updated_at.desc(), consents.c.phone.desc()).limit(limit)
         return [_row_to_consent(row) for row in self._db.conn.execute(query)]
 
-    def iterate(self, business_id: str) -> Iterator[ConsentRecord]:
-        query = (
-            sa.select(consents)
-            .where(consents.c.business_id == business_id)
-            .order_by(consents.c.phone)
-            .execution_options(yield_per=_STREAM)
-        )
-        with self._db.conn.execute(query) as rows:
-            for row in rows:
-                yield _row_to_consent(row)
+    def in_phone_order(
+        self, business_id: str, *, after: str | None, limit: int
+    ) -> Sequence[ConsentRecord]:
+        query = sa.select(consents).where(consents.c.business_id == business_id)
+        if after is not None:
+            query = query.where(consents.c.phone > after)
+        rows = self._db.conn.execute(query.order_by(consents.c.phone).limit(limit))
+        return [_row_to_consent(row) for row in rows]
 
 
 class _Allowances:
