@@ -17,6 +17,7 @@ from neariq_sms.domain.errors import (
     PlanRequired,
     SmsNotConfigured,
 )
+from neariq_sms.domain.messages import MessageStatus, OutboundMessage
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
@@ -108,6 +109,32 @@ def check_limit(raw: object, *, default: int, maximum: int, field: str = "limit"
     return raw
 
 
+def end_unsent(
+    uow: UnitOfWork,
+    message: OutboundMessage,
+    *,
+    to: MessageStatus,
+    now: datetime,
+    error_code: int | None = None,
+) -> OutboundMessage | None:
+    """Inside an open unit of work: a message the provider never sent (still
+    ``scheduled`` or ``submitting``) ends as ``to`` and gives its units back.
+
+    ``None`` when it had already moved on (another worker resolved it).
+    """
+    ended = uow.messages.transition(
+        message.id,
+        allowed_from={message.status},
+        to=to,
+        now=now,
+        error_code=error_code,
+        units=0,
+    )
+    if ended is not None and message.units:
+        uow.allowances.give_back(message.business_id, message.period, message.units)
+    return ended
+
+
 def store_opt_out(
     uow: UnitOfWork, business_id: str, phone: PhoneNumber, *, source: str, now: datetime
 ) -> ConsentRecord:
@@ -165,6 +192,7 @@ __all__ = [
     "check_limit",
     "decode_cursor",
     "encode_cursor",
+    "end_unsent",
     "load_business",
     "log",
     "mask",

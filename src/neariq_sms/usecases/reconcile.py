@@ -21,7 +21,7 @@ from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
-from neariq_sms.usecases._common import log
+from neariq_sms.usecases._common import end_unsent, log
 
 DEFAULT_OLDER_THAN = timedelta(seconds=900)
 #: How far before a message turned ``submitting`` the provider's clock may date it.
@@ -224,17 +224,8 @@ def _settle_message(
                 units=moved.units,
                 business_id=message.business_id,
             )
-        failed = uow.messages.transition(
-            message.id,
-            allowed_from={MessageStatus.SUBMITTING},
-            to=MessageStatus.FAILED,
-            now=now,
-            units=0,
-        )
-        if failed is None:
+        if end_unsent(uow, message, to=MessageStatus.FAILED, now=now) is None:
             return None
-        if message.units:
-            uow.allowances.give_back(message.business_id, message.period, message.units)
         uow.commit()
     log.info("reconcile: message never reached the provider message=%s", message.id)
     return Resolution(

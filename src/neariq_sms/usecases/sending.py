@@ -31,6 +31,7 @@ from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
 from neariq_sms.usecases._common import (
     active_business,
+    end_unsent,
     load_business,
     log,
     mask,
@@ -268,16 +269,7 @@ def _fail(
     """The provider refused the message: mark it failed and give its units back."""
     now = clock.now()
     with uow:
-        failed = uow.messages.transition(
-            message.id,
-            allowed_from={MessageStatus.SUBMITTING},
-            to=MessageStatus.FAILED,
-            now=now,
-            error_code=error_code,
-            units=0,
-        )
-        if failed is not None and message.units:
-            uow.allowances.give_back(message.business_id, message.period, message.units)
+        end_unsent(uow, message, to=MessageStatus.FAILED, now=now, error_code=error_code)
         if opted_out:
             store_opt_out(uow, message.business_id, message.to, source="provider", now=now)
         uow.commit()
@@ -286,16 +278,7 @@ def _fail(
 
 def _cancel(message: OutboundMessage, *, uow: UnitOfWork, now: datetime) -> bool:
     """Inside an open unit of work: cancel a scheduled message and give its units back."""
-    canceled = uow.messages.transition(
-        message.id,
-        allowed_from={MessageStatus.SCHEDULED},
-        to=MessageStatus.CANCELED,
-        now=now,
-        units=0,
-    )
-    if canceled is not None and message.units:
-        uow.allowances.give_back(message.business_id, message.period, message.units)
-    return canceled is not None
+    return end_unsent(uow, message, to=MessageStatus.CANCELED, now=now) is not None
 
 
 def dispatch_due(
