@@ -24,6 +24,3 @@ class Allowance:
     @property
     def remaining(self) -> int:
         return max(self.limit - self.used, 0)
-
-    def fits(self, units: int) -> bool:
-        return self.used + units <= self.limit

@@ -28,16 +28,9 @@ class MessageStatus(enum.Enum):
     def rank(self) -> int:
         return _RANK[self]
 
-    @property
-    def terminal(self) -> bool:
-        return self.rank == _TERMINAL_RANK
-
-    def can_move_to(self, new: MessageStatus) -> bool:
-        """Forward only: a late ``sent`` never overwrites ``delivered``."""
-        return new.rank > self.rank
-
     def earlier(self) -> frozenset[MessageStatus]:
-        """Every status a message may be in for it to move to this one."""
+        """Every status a message may be in for it to move to this one: forward
+        only, so a late ``sent`` never overwrites ``delivered``."""
         return frozenset(s for s in MessageStatus if s.rank < self.rank)
 
     @classmethod
