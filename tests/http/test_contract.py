@@ -327,3 +327,95 @@ def test_session_precedence_comes_first(business_id: str | None) -> None:
     )
     expected = (401, "unauthenticated") if business_id is None else (404, "business_not_found")
     assert (status, json.loads(body)["code"]) == expected
+
+
+# --- 404 before the request's shape; no business read of the contract's own ------------
+
+
+class CountingUnitOfWork(InMemoryUnitOfWork):
+    """Counts the transactions opened (``with uow:``)."""
+
+    opened = 0
+
+    def __enter__(self) -> CountingUnitOfWork:
+        self.opened += 1
+        return super().__enter__()
+
+
+BAD_REQUESTS: list[tuple[str, str, str, bytes, dict[str, str]]] = [
+    ("GET", "/api/sms", "action=launch", b"", {}),
+    ("GET", "/api/sms", "action=search&action=search", b"", {}),
+    ("GET", "/api/sms", "action=search&areaCode=12", b"", {}),
+    ("GET", "/api/sms/consents", "cursor=not-a-cursor", b"", {}),
+    ("GET", "/api/sms/consents", "limit=%C2%B2", b"", {}),
+    ("GET", "/api/sms/consents", "phone=bad", b"", {}),
+    ("POST", "/api/sms", "", b"not json", JSON),
+    ("POST", "/api/sms", "", b'{"action": "launch"}', JSON),
+    ("POST", "/api/sms", "", b'{"action": 7}', JSON),
+    ("POST", "/api/sms", "", b"{}", JSON),
+    ("POST", "/api/sms", "", b'{"action": "provision"}', JSON),
+    ("POST", "/api/sms", "", b'{"action": "send_review_request", "to": "bad"}', JSON),
+    (
+        "POST",
+        "/api/sms",
+        "",
+        b'{"action": "send_review_request", "to": "+15557654321", "customerName": "Jo"}',
+        {**JSON, "Idempotency-Key": " "},
+    ),
+    ("POST", "/api/sms/consents", "", b'{"phone": "bad"}', JSON),
+    (
+        "POST",
+        "/api/sms/consents",
+        "",
+        b'{"phone": "+15557654321", "source": "x"}',
+        {"Content-Type": "text/plain"},
+    ),
+    ("POST", "/api/sms/consents/opt-out", "", b'{"source": "BAD SLUG"}', JSON),
+    ("POST", "/api/sms/consents/opt-in", "", b'{"phone": "+15557654321"}', JSON),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "query", "body", "headers"), BAD_REQUESTS)
+def test_an_inactive_business_is_404_before_any_shape_error(
+    method: str, path: str, query: str, body: bytes, headers: dict[str, str]
+) -> None:
+    """Each request is a 400 for an active business and a 404 once it is deactivated."""
+    shop = Shop().ready()
+    status, _, answer = shop.call(method, path, body, query, headers)
+    assert status == 400, answer
+    uc.deactivate_business(shop.id, uow=shop.services.uow, clock=shop.clock)
+    status, _, answer = shop.call(method, path, body, query, headers)
+    assert (status, answer["code"]) == (404, "business_not_found")
+
+
+def test_the_contract_opens_no_transaction_of_its_own_for_a_good_request() -> None:
+    """A good request costs the use case's transactions only: the contract reads no business."""
+    shop = Shop().ready()
+    uow = CountingUnitOfWork()
+    uow._store = shop.services.uow._store  # type: ignore[attr-defined]  # same data
+    services = Services(
+        uow=uow, telephony=shop.telephony, clock=shop.clock, policy=shop.services.policy
+    )
+    deps: dict[str, Any] = {"uow": uow, "clock": shop.clock, "policy": services.policy}
+    calls: list[tuple[tuple[str, str, str, bytes], Any]] = [
+        (
+            ("GET", "/api/sms", "", b""),
+            lambda: uc.get_status(shop.id, telephony=shop.telephony, **deps),
+        ),
+        (
+            ("GET", "/api/sms/consents", "", b""),
+            lambda: uc.list_consents(shop.id, uow=uow),
+        ),
+        (
+            ("POST", "/api/sms/consents/opt-in", "", b'{"phone": "+15557654329", "source": "web"}'),
+            lambda: uc.opt_in(shop.id, "+15557654329", "web", **deps),
+        ),
+    ]
+    for (method, path, query, body), direct in calls:
+        uow.opened = 0
+        direct()
+        expected = uow.opened
+        uow.opened = 0
+        status, _, _ = handle(method, path, query, JSON, body, shop.id, services=services)
+        assert status == 200
+        assert uow.opened == expected, path

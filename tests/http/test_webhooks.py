@@ -156,3 +156,17 @@ def test_a_status_callback_for_an_unknown_sid_is_accepted_and_ignored(server: Li
     """Twilio retries on errors; an unknown sid is acknowledged and changes nothing."""
     answer = signed_post(server, STATUS, {"MessageSid": "SM" + "0" * 32, "MessageStatus": "sent"})
     assert answer.status_code == 200
+
+
+@pytest.mark.parametrize("error_code", ["\u00b2", "\u0663\u0660", "30008"])
+def test_a_status_callback_with_an_odd_error_code_never_fails(
+    server: LiveServer, shop: tuple[Tenant, str], error_code: str
+) -> None:
+    """ErrorCode "²" passes str.isdigit() but not int(): the callback is still acknowledged."""
+    tenant, _ = shop
+    with tenant.client() as client:
+        sent = post_action(client, "send_review_request", to=CUSTOMER, customerName="Jane")
+        sid = sent.json()["messageSid"]
+    params = {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": error_code}
+    answer = signed_post(server, STATUS, params)
+    assert (answer.status_code, answer.json()) == (200, {"ok": True})

@@ -8,6 +8,7 @@ import pytest
 from twilio.rest import Client
 
 from neariq_sms.adapters.twilio import INBOUND_PATH, STATUS_PATH, RetryPolicy, TwilioTelephony
+from neariq_sms.adapters.twilio.telephony import _int_or_none, _retry_after
 from neariq_sms.domain.business import AvailableNumber
 from neariq_sms.domain.errors import (
     InvalidPhone,
@@ -511,3 +512,17 @@ def test_retry_policy_is_bounded() -> None:
     assert [policy.delay(n, None) for n in range(1, 6)] == [1.0, 2.0, 3.0, 3.0, None]
     assert policy.delay(1, 2.5) == 2.5
     assert policy.delay(1, 3.5) is None
+
+
+class _Answer:
+    def __init__(self, **headers: str) -> None:
+        self.headers = headers
+
+
+@pytest.mark.parametrize("raw", ["\u00b2", "\u0663", " \u00b2 "])
+def test_non_ascii_digits_in_retry_after_and_error_codes_are_ignored(raw: str) -> None:
+    """str.isdigit() accepts "²" and friends; they read as absent instead of crashing."""
+    assert _retry_after(_Answer(**{"Retry-After": raw})) is None
+    assert _int_or_none(raw) is None
+    assert _retry_after(_Answer(**{"Retry-After": " 3 "})) == 3.0
+    assert _int_or_none(" 20429 ") == 20429

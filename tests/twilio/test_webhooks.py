@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from urllib.parse import urlencode
@@ -214,6 +216,30 @@ def test_status_from_form_reads_sid_status_and_error_code() -> None:
     delivered = [("MessageSid", "SM1"), ("MessageStatus", "delivered"), ("ErrorCode", "")]
     assert status_from_form(delivered) == ("SM1", "delivered", None)
     assert status_from_form([("SmsSid", "SM2"), ("SmsStatus", "sent")]) == ("SM2", "sent", None)
+
+
+@pytest.mark.parametrize("raw", ["\u00b2", "\u0663\u0660", "\uff12\uff11\uff16\uff11\uff10", "-1"])
+def test_an_error_code_of_non_ascii_digits_reads_as_none(raw: str) -> None:
+    """str.isdigit() accepts "²", "٣٠" and full-width digits; int() refuses some: None, no crash."""
+    form = [("MessageSid", "SM1"), ("MessageStatus", "failed"), ("ErrorCode", raw)]
+    assert status_from_form(form) == ("SM1", "failed", None)
+
+
+def test_the_webhook_helpers_import_without_the_twilio_sdk() -> None:
+    """The HTTP contract imports the paths and form helpers whether or not twilio is installed."""
+    script = (
+        "import sys\n"
+        "sys.modules['twilio'] = None\n"
+        "from neariq_sms.adapters.http import ROUTES\n"
+        "from neariq_sms.adapters.twilio.webhooks import INBOUND_PATH, STATUS_PATH, parse_form\n"
+        "assert INBOUND_PATH in ROUTES and STATUS_PATH in ROUTES\n"
+        "assert parse_form(b'a=&b=2') == [('a', ''), ('b', '2')]\n"
+        "print(sorted(m for m in sys.modules if m.startswith('twilio.')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 # --- TwiML --------------------------------------------------------------------------

@@ -8,7 +8,10 @@ and the Flask and FastAPI examples are a few lines around it.
 Errors answer ``{"ok": false, "error": "...", "code": "..."}`` with the status
 of the error table in ``spec/reference-server.md``, checked in its order:
 route and method, body size, 401, 404, the request's shape, 503, the plan,
-then the action's own rules (the use cases check from 404 on).
+then the action's own rules. The use cases check from 404 on; this layer
+checks only what they cannot see (the JSON body, the query string, the
+action), and reads the business first only when one of those checks fails,
+so that 404 still answers before a shape error.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from __future__ import annotations
 import json
 import logging
 import unicodedata
-from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from importlib import resources
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
@@ -38,6 +42,15 @@ from neariq_sms.adapters.http.serialise import (
     sms_error_body,
     status_body,
 )
+from neariq_sms.adapters.twilio.webhooks import (
+    INBOUND_PATH,
+    SIGNATURE_HEADER,
+    STATUS_PATH,
+    inbound_from_form,
+    parse_form,
+    status_from_form,
+    twiml_reply,
+)
 from neariq_sms.config import Services
 from neariq_sms.domain.consent import validate_source
 from neariq_sms.domain.errors import (
@@ -53,23 +66,20 @@ from neariq_sms.domain.errors import (
     Unauthenticated,
     UnknownAction,
 )
-from neariq_sms.domain.review import validate_customer_name
-from neariq_sms.usecases.consent import parse_timestamp
 
 log = logging.getLogger("neariq_sms.http")
 
 #: Request bodies larger than this answer 413.
 MAX_BODY_BYTES = 64 * 1024
 MAX_QUERY_FIELDS = 20
-MAX_IDEMPOTENCY_KEY = 200
 
 API_PATH = "/api/sms"
 CONSENTS_PATH = "/api/sms/consents"
 OPT_OUT_PATH = "/api/sms/consents/opt-out"
 OPT_IN_PATH = "/api/sms/consents/opt-in"
 OPENAPI_PATH = "/api/sms/openapi.json"
-INBOUND_WEBHOOK_PATH = "/api/sms/webhooks/twilio/inbound"
-STATUS_WEBHOOK_PATH = "/api/sms/webhooks/twilio/status"
+INBOUND_WEBHOOK_PATH = INBOUND_PATH
+STATUS_WEBHOOK_PATH = STATUS_PATH
 
 ACTIONS = ("provision", "send_review_request", "release")
 
@@ -104,11 +114,24 @@ _JSON_HEADERS = [
 
 
 def json_response(status: int, body: Json, extra: Iterable[tuple[str, str]] = ()) -> Response:
+    """A JSON answer: ``body`` as compact UTF-8 JSON with the contract's headers.
+
+    Args:
+        status: the HTTP status.
+        body: any JSON-serialisable value.
+        extra: headers to send after ``Content-Type``, ``Cache-Control: no-store``
+            and ``X-Content-Type-Options: nosniff``.
+    """
     data = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     return Response(status, [*_JSON_HEADERS, *extra], data)
 
 
 def error_response(exc: SmsError, extra: Iterable[tuple[str, str]] = ()) -> Response:
+    """The error answer for ``exc``: its status and ``{"ok": false, "error", "code"}``.
+
+    A :class:`~neariq_sms.domain.errors.Cooldown` also carries ``Retry-After``
+    (an HTTP date); ``extra`` headers (e.g. ``Allow`` on a 405) are added.
+    """
     headers = list(extra)
     if isinstance(exc, Cooldown):
         headers.append(("Retry-After", exc.until.strftime("%a, %d %b %Y %H:%M:%S GMT")))
@@ -171,18 +194,6 @@ def _required(data: Mapping[str, Any], *fields: str) -> None:
             raise MissingField(field)
 
 
-def _idempotency_key(headers: Mapping[str, str]) -> str | None:
-    key = headers.get("idempotency-key")
-    if key is None:
-        return None
-    if not key.strip() or len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise InvalidField(
-            "Idempotency-Key",
-            f"must be 1 to {MAX_IDEMPOTENCY_KEY} printable characters",
-        )
-    return key
-
-
 def _short(text: str) -> str:
     """User input echoed in an error: bounded, printable."""
     clean = "".join(ch for ch in text if not unicodedata.category(ch).startswith("C"))
@@ -199,16 +210,33 @@ def _check_business(services: Services, business_id: str) -> None:
         raise BusinessNotFound(business_id=business_id)
 
 
+@contextmanager
+def _business_first(services: Services, business_id: str) -> Iterator[None]:
+    """Around checks that run before a use case has read the business: when one
+    fails, an unknown or inactive business answers 404 instead (the spec's order).
+
+    The business is read only on that failure path, never for a good request.
+    """
+    try:
+        yield
+    except BusinessNotFound:
+        raise
+    except SmsError:
+        _check_business(services, business_id)
+        raise
+
+
 def _get_sms(req: _Request, s: Services, business_id: str) -> Response:
-    params = _query(req.query)
-    action = params.get("action", "")
+    with _business_first(s, business_id):
+        params = _query(req.query)
+        action = params.get("action", "")
+        if action not in ("", "search"):
+            raise UnknownAction(_short(action))
     if action == "":
         status = uc.get_status(
             business_id, uow=s.uow, telephony=s.telephony, clock=s.clock, policy=s.policy
         )
         return json_response(200, status_body(status))
-    if action != "search":
-        raise UnknownAction(_short(action))
     numbers = uc.search_numbers(
         business_id,
         params.get("areaCode"),
@@ -220,28 +248,27 @@ def _get_sms(req: _Request, s: Services, business_id: str) -> Response:
 
 
 def _post_sms(req: _Request, s: Services, business_id: str) -> Response:
-    data = _json_object(req)
-    action = data.get("action")
-    if action is not None and not isinstance(action, str):
-        raise InvalidField("action", "must be a string")
-    if action and action not in ACTIONS:
-        raise UnknownAction(_short(action))
-    _required(data, "action")
+    with _business_first(s, business_id):
+        data = _json_object(req)
+        action = data.get("action")
+        if action is not None and not isinstance(action, str):
+            raise InvalidField("action", "must be a string")
+        if action and action not in ACTIONS:
+            raise UnknownAction(_short(action))
+        _required(data, "action")
     deps: dict[str, Any] = {"uow": s.uow, "telephony": s.telephony, "clock": s.clock}
     if action == "provision":
         result = uc.provision_number(business_id, data.get("phoneNumber"), **deps, policy=s.policy)
         return json_response(200, provision_body(result))
     if action == "send_review_request":
-        _required(data, "to", "customerName")
-        validate_customer_name(data["customerName"])
-        key = _idempotency_key(req.headers)
+        # The use case checks to, customerName and the key, in the spec's order.
         sent = uc.send_review_request(
             business_id,
-            data["to"],
-            data["customerName"],
+            data.get("to"),
+            data.get("customerName"),
             **deps,
             policy=s.policy,
-            idempotency_key=key,
+            idempotency_key=req.headers.get("idempotency-key"),
         )
         return json_response(200, send_body(sent))
     uc.release_number(business_id, **deps)
@@ -249,28 +276,29 @@ def _post_sms(req: _Request, s: Services, business_id: str) -> Response:
 
 
 def _get_consents(req: _Request, s: Services, business_id: str) -> Response:
-    params = _query(req.query)
+    with _business_first(s, business_id):
+        params = _query(req.query)
     phone = params.get("phone")
     if phone is not None:
         record = uc.get_consent(business_id, phone, uow=s.uow, policy=s.policy)
         if record is None:
             raise ConsentNotFound()
         return json_response(200, consent_body(record))
-    page = uc.list_consents(
-        business_id, params.get("cursor") or None, params.get("limit") or None, uow=s.uow
-    )
+    # list_consents checks the cursor and the limit before the business.
+    with _business_first(s, business_id):
+        page = uc.list_consents(
+            business_id, params.get("cursor") or None, params.get("limit") or None, uow=s.uow
+        )
     return json_response(200, consent_page_body(page))
 
 
 def _post_consent(req: _Request, s: Services, business_id: str) -> Response:
-    data = _json_object(req)
-    _required(data, "phone", "source")
-    validate_source(data["source"])
-    parse_timestamp(data.get("consentedAt"))
+    with _business_first(s, business_id):
+        data = _json_object(req)
     record = uc.record_consent(
         business_id,
-        data["phone"],
-        data["source"],
+        data.get("phone"),
+        data.get("source"),
         data.get("consentedAt"),
         uow=s.uow,
         clock=s.clock,
@@ -280,10 +308,14 @@ def _post_consent(req: _Request, s: Services, business_id: str) -> Response:
 
 
 def _post_opt_out(req: _Request, s: Services, business_id: str) -> Response:
-    data = _json_object(req)
-    _required(data, "phone")
-    source = data.get("source")
-    source = "api" if source is None or source == "" else validate_source(source)
+    with _business_first(s, business_id):
+        data = _json_object(req)
+        # ``source`` is optional here. opt_out parses the phone before it checks the
+        # source, which would answer invalid_phone before invalid_field: both stay here
+        # until the use case checks them in the spec's order.
+        _required(data, "phone")
+        source = data.get("source")
+        source = "api" if source is None or source == "" else validate_source(source)
     record = uc.opt_out(
         business_id, data["phone"], source, uow=s.uow, clock=s.clock, policy=s.policy
     )
@@ -291,11 +323,15 @@ def _post_opt_out(req: _Request, s: Services, business_id: str) -> Response:
 
 
 def _post_opt_in(req: _Request, s: Services, business_id: str) -> Response:
-    data = _json_object(req)
-    _required(data, "phone", "source")
-    validate_source(data["source"])
+    with _business_first(s, business_id):
+        data = _json_object(req)
     record = uc.opt_in(
-        business_id, data["phone"], data["source"], uow=s.uow, clock=s.clock, policy=s.policy
+        business_id,
+        data.get("phone"),
+        data.get("source"),
+        uow=s.uow,
+        clock=s.clock,
+        policy=s.policy,
     )
     return json_response(200, consent_body(record))
 
@@ -305,11 +341,9 @@ def _post_opt_in(req: _Request, s: Services, business_id: str) -> Response:
 
 def _verified_form(req: _Request, s: Services) -> list[tuple[str, str]]:
     """The webhook's form parameters, once its signature verifies; else 403 (or 503)."""
-    from neariq_sms.adapters.twilio.webhooks import parse_form
-
     if s.webhooks is None:
         raise SmsNotConfigured()
-    signature = req.headers.get("x-twilio-signature", "")
+    signature = req.headers.get(SIGNATURE_HEADER.lower(), "")
     try:
         params = parse_form(req.body)
     except (ValueError, UnicodeDecodeError, SmsError):
@@ -320,8 +354,6 @@ def _verified_form(req: _Request, s: Services) -> list[tuple[str, str]]:
 
 
 def _inbound_webhook(req: _Request, s: Services) -> Response:
-    from neariq_sms.adapters.twilio.webhooks import inbound_from_form, twiml_reply
-
     params = _verified_form(req, s)
     to, from_, text, sid = inbound_from_form(params)
     result = uc.handle_inbound_message(
@@ -335,8 +367,6 @@ def _inbound_webhook(req: _Request, s: Services) -> Response:
 
 
 def _status_webhook(req: _Request, s: Services) -> Response:
-    from neariq_sms.adapters.twilio.webhooks import status_from_form
-
     params = _verified_form(req, s)
     sid, status, error_code = status_from_form(params)
     uc.handle_status_callback(sid, status, error_code, uow=s.uow, clock=s.clock)
@@ -405,7 +435,6 @@ def _dispatch(req: _Request, services: Services) -> Response:
         return public[req.method](req, services)
     if req.business_id is None:
         raise Unauthenticated()
-    _check_business(services, req.business_id)
     return _SESSION_ROUTES[req.path][req.method](req, services, req.business_id)
 
 

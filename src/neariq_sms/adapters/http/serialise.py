@@ -22,6 +22,11 @@ def iso_utc(moment: datetime | None) -> str | None:
 
 
 def status_body(status: SmsStatus) -> Json:
+    """``GET /api/sms``: ``configured`` and the business with its number, plan and allowance.
+
+    ``smsNumber`` is ``null`` and ``smsEnabled`` false without an active number;
+    the allowance counts SMS segments for the period ``YYYY-MM``.
+    """
     allowance = status.allowance
     return {
         "configured": status.configured,
@@ -42,6 +47,8 @@ def status_body(status: SmsStatus) -> Json:
 
 
 def search_body(configured: bool, numbers: Sequence[AvailableNumber]) -> Json:
+    """``GET /api/sms?action=search``: ``configured`` and the numbers for sale
+    (``number``, ``friendlyName``, ``locality``, ``region``)."""
     return {
         "configured": configured,
         "numbers": [
@@ -57,10 +64,16 @@ def search_body(configured: bool, numbers: Sequence[AvailableNumber]) -> Json:
 
 
 def provision_body(result: ProvisionResult) -> Json:
+    """``provision``: ``{"ok": true, "number", "sid"}``."""
     return {"ok": True, "number": result.number, "sid": result.sid}
 
 
 def send_body(result: SendResult) -> Json:
+    """``send_review_request``: ``{"ok": true, "messageSid", "status"}``.
+
+    A message deferred by quiet hours has ``messageSid`` ``null``, ``status``
+    ``scheduled`` and ``sendAt`` (ISO-8601 UTC).
+    """
     body: Json = {"ok": True, "messageSid": result.message_sid, "status": result.status.value}
     if result.send_at is not None:
         body["sendAt"] = iso_utc(result.send_at)
@@ -68,6 +81,8 @@ def send_body(result: SendResult) -> Json:
 
 
 def consent_body(record: ConsentRecord) -> Json:
+    """One consent record: ``phone``, ``source``, ``consentedAt``, ``optedOut``,
+    ``optedOutAt``, ``optOutSource`` (times ISO-8601 UTC or ``null``)."""
     return {
         "phone": record.phone.e164,
         "source": record.source,
@@ -79,14 +94,17 @@ def consent_body(record: ConsentRecord) -> Json:
 
 
 def consent_page_body(page: Page[ConsentRecord]) -> Json:
+    """A page of records: ``consents`` and ``nextCursor`` (``null`` on the last page)."""
     return {"consents": [consent_body(r) for r in page.items], "nextCursor": page.next_cursor}
 
 
 def error_body(code: str, message: str) -> Json:
+    """The error shape: ``{"ok": false, "error": message, "code": code}``."""
     return {"ok": False, "error": message, "code": code}
 
 
 def sms_error_body(exc: SmsError) -> Json:
+    """The error shape for a domain error, with its code and message."""
     return error_body(exc.code, exc.message)
 
 

@@ -1,9 +1,15 @@
 """Twilio: the production telephony provider and its signed webhooks.
 
-Needs the ``twilio`` extra (``pip install 'neariq-sms[twilio]'``).
+Needs the ``twilio`` extra (``pip install 'neariq-sms[twilio]'``) for the
+provider and the signature check. The webhook paths and form helpers of
+:mod:`neariq_sms.adapters.twilio.webhooks` import without it: the HTTP
+contract routes the webhooks whether or not a provider is installed.
 """
 
-from neariq_sms.adapters.twilio.telephony import RetryPolicy, TwilioTelephony
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from neariq_sms.adapters.twilio.webhooks import (
     INBOUND_PATH,
     SIGNATURE_HEADER,
@@ -14,6 +20,21 @@ from neariq_sms.adapters.twilio.webhooks import (
     status_from_form,
     twiml_reply,
 )
+
+if TYPE_CHECKING:
+    from neariq_sms.adapters.twilio.telephony import RetryPolicy, TwilioTelephony
+
+_LAZY = frozenset({"RetryPolicy", "TwilioTelephony"})
+
+
+def __getattr__(name: str) -> Any:
+    """The provider (which imports the twilio SDK) loads on first use."""
+    if name in _LAZY:
+        from neariq_sms.adapters.twilio import telephony
+
+        return getattr(telephony, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "INBOUND_PATH",

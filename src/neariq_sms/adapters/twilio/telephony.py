@@ -494,8 +494,11 @@ def _int_or_none(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
+    if isinstance(value, str):
+        text = value.strip()
+        # isascii(): str.isdigit() accepts digits such as "²" that int() refuses.
+        if text.isascii() and text.isdigit():
+            return int(text)
     return None
 
 
@@ -506,7 +509,7 @@ def _retry_after(response: Response | None) -> float | None:
     if raw is None or not raw.strip():
         return None
     raw = raw.strip()
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
         return float(raw)
     try:
         when = parsedate_to_datetime(raw)

@@ -4,6 +4,9 @@ The HTTP layer owns the routes; it calls these functions. A webhook request
 is verified against the public URL Twilio was given (``NEARIQ_SMS_PUBLIC_URL``
 plus the path), never the URL the server sees behind a proxy, and against the
 form parameters exactly as received, blank values included.
+
+The twilio SDK is imported only where it is used, so the HTTP contract can
+import the paths and the form helpers without the ``twilio`` extra installed.
 """
 
 from __future__ import annotations
@@ -12,12 +15,9 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from urllib.parse import parse_qsl
 
-from twilio.request_validator import RequestValidator
-from twilio.twiml.messaging_response import MessagingResponse
-
 INBOUND_PATH = "/api/sms/webhooks/twilio/inbound"
 STATUS_PATH = "/api/sms/webhooks/twilio/status"
-#: The request header that carries the signature.
+#: The request header that carries the signature (header names compare case-insensitively).
 SIGNATURE_HEADER = "X-Twilio-Signature"
 MAX_FORM_FIELDS = 1000
 
@@ -62,6 +62,8 @@ class TwilioSignatureVerifier:
     """Checks ``X-Twilio-Signature`` (HMAC-SHA1 keyed with the account's auth token)."""
 
     def __init__(self, auth_token: str, public_url: str) -> None:
+        from twilio.request_validator import RequestValidator
+
         if not auth_token:
             raise ValueError("an auth token is required")
         if not public_url.startswith(("https://", "http://")):
@@ -132,12 +134,15 @@ def status_from_form(params: Params) -> tuple[str, str, int | None]:
     return (
         _first(params, "MessageSid", "SmsSid") or "",
         _first(params, "MessageStatus", "SmsStatus") or "",
-        int(raw_code) if raw_code.isdigit() else None,
+        # isascii(): str.isdigit() accepts digits such as "²" that int() refuses.
+        int(raw_code) if raw_code.isascii() and raw_code.isdigit() else None,
     )
 
 
 def twiml_reply(text: str | None) -> str:
     """TwiML answering an inbound message: one ``<Message>``, or an empty ``<Response/>``."""
+    from twilio.twiml.messaging_response import MessagingResponse
+
     response = MessagingResponse()
     if text:
         response.message(text)
