@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import ipaddress
 import logging
 import re
 import sys
@@ -58,7 +59,11 @@ SOURCE_HEADERS = ("source", "consent_source")
 
 
 class CliError(Exception):
-    """A failure to report in one line, with exit status 1."""
+    """A failure to report in one line, with exit status 1 unless given another."""
+
+    def __init__(self, message: str, *, exit_status: int = 1) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
 
 
 def _print(*lines: str, file: TextIO | None = None) -> None:
@@ -69,8 +74,34 @@ def _print(*lines: str, file: TextIO | None = None) -> None:
 
 
 def _safe_url(url: str) -> str:
-    """A database URL fit to print: the password masked."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+    """A database URL fit to print: SQLAlchemy's rendering, the password masked.
+
+    ``memory://`` prints as given; a URL SQLAlchemy cannot parse (or read at
+    all, without the ``[sql]`` extra) prints its scheme only.
+    """
+    if url.startswith("memory:"):
+        return url
+    scheme_only = url.partition(":")[0] + "://***"
+    try:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+    except ImportError:
+        return scheme_only
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return scheme_only
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and the loopback addresses (127.0.0.0/8, ``::1``)."""
+    name = host.strip()
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _services(settings: Settings, **kwargs: Any) -> Services:
@@ -180,6 +211,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from neariq_sms.adapters.http import make_wsgi_app
 
     settings = Settings.from_env()
+    if args.sandbox and settings.twilio_auth_token is None and not is_loopback_host(args.host):
+        raise CliError(
+            f"refusing to serve the sandbox on {args.host or 'every address'}: without"
+            " TWILIO_AUTH_TOKEN it signs webhooks with a public token, so anyone who can reach"
+            " the server could forge them. Set TWILIO_AUTH_TOKEN to a secret of your own,"
+            " or bind a loopback address (--host 127.0.0.1).",
+            exit_status=2,
+        )
     notes: list[str] = []
     if args.demo and args.sandbox:
         settings, notes = _demo_policy_settings(settings)
@@ -540,7 +579,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
     serve.add_argument(
-        "--sandbox", action="store_true", help="use the built-in simulated SMS provider"
+        "--sandbox",
+        action="store_true",
+        help="use the built-in simulated SMS provider (on a non-loopback --host only with"
+        " TWILIO_AUTH_TOKEN set: the sandbox's default webhook token is public)",
     )
     serve.add_argument(
         "--demo",
@@ -686,7 +728,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except CliError as exc:
         _print(f"neariq-sms: {exc}", file=sys.stderr)
-        return 1
+        return exc.exit_status
     return status
 
 

@@ -21,10 +21,15 @@ from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
 
+#: The same value as ``neariq_sms.adapters.sql.engine.DEFAULT_URL`` (a test pins the two
+#: together). It lives here because this module must import without SQLAlchemy (the
+#: ``[sql]`` extra); the SQL adapter should import it from here.
 DEFAULT_DATABASE_URL = "sqlite:///neariq_sms.db"
 #: A database URL that keeps everything in process memory (tests, throw-away sandboxes).
 MEMORY_DATABASE_URL = "memory://"
 #: The auth token the sandbox signs and verifies webhooks with when TWILIO_AUTH_TOKEN is unset.
+#: It is public, so ``neariq-sms serve --sandbox`` refuses a non-loopback address without
+#: TWILIO_AUTH_TOKEN: anyone could forge its webhooks (STOP, START, status callbacks).
 SANDBOX_AUTH_TOKEN = "neariq-sandbox-auth-token"  # noqa: S105 - public by design: sandbox only
 #: Twilio's magic test numbers, which the sandbox honours: this one can never be bought
 #: (``number_unavailable``) ...
@@ -45,7 +50,8 @@ def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
     raw = environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit():
+    # isascii(): str.isdigit() accepts digits such as "²" that int() refuses.
+    if not (raw.isascii() and raw.isdigit()):
         raise InvalidField(name, "must be a whole number of days")
     return int(raw)
 
@@ -190,9 +196,13 @@ def build_services(
         telephony = _sandbox_telephony(uow)
         token = settings.twilio_auth_token or SANDBOX_AUTH_TOKEN
     elif settings.twilio_configured:
-        from neariq_sms.adapters.twilio import TwilioTelephony
+        from twilio.rest import Client
 
-        telephony = TwilioTelephony.from_env(_twilio_environ(settings))
+        from neariq_sms.adapters.twilio.telephony import TwilioTelephony
+
+        # The SDK reads TWILIO_REGION / TWILIO_EDGE from os.environ, as Twilio documents.
+        client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
+        telephony = TwilioTelephony(client, public_url=settings.public_url)
         token = settings.twilio_auth_token
     else:
         from neariq_sms.adapters.memory import SimulatedTelephony
@@ -211,15 +221,6 @@ def build_services(
         policy=policy or settings.policy(),
         webhooks=webhooks,
     )
-
-
-def _twilio_environ(settings: Settings) -> dict[str, str]:
-    env = dict(os.environ)
-    env["TWILIO_ACCOUNT_SID"] = settings.twilio_account_sid or ""
-    env["TWILIO_AUTH_TOKEN"] = settings.twilio_auth_token or ""
-    if settings.public_url:
-        env["NEARIQ_SMS_PUBLIC_URL"] = settings.public_url
-    return env
 
 
 __all__ = [

@@ -14,7 +14,7 @@ import pytest
 
 from neariq_sms.adapters.clock import SystemClock
 from neariq_sms.adapters.http import resolve_session
-from neariq_sms.cli import build_parser, main
+from neariq_sms.cli import _safe_url, build_parser, main
 from neariq_sms.config import make_uow
 from tests.http.live import clean_env, neariq_sms_command
 
@@ -209,3 +209,114 @@ def test_a_large_import_streams_with_a_progress_bar_on_a_terminal(
     assert "imported 5000" in done.stdout
     assert b"importing [" in progress
     assert b"100%" in progress
+
+
+# --- serve: the sandbox's public webhook token stays on loopback ------------------------
+
+
+#: Binds every IPv4 interface: what the sandbox must refuse without a token of its own.
+ANY_ADDRESS = "0.0.0.0"  # noqa: S104
+
+
+class _Served(Exception):
+    """Raised instead of starting waitress: serve got past its checks."""
+
+
+@pytest.fixture
+def no_waitress(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the host serve would bind instead of serving forever."""
+    import waitress
+
+    bound: list[str] = []
+
+    def create_server(app: object, *, host: str, port: int, threads: int) -> object:
+        bound.append(host)
+        raise _Served()
+
+    monkeypatch.setattr(waitress, "create_server", create_server)
+    return bound
+
+
+@pytest.mark.parametrize("host", [ANY_ADDRESS, "::", "192.168.1.20", "example.com", ""])
+def test_the_sandbox_refuses_a_public_address_without_an_auth_token(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    no_waitress: list[str],
+    host: str,
+) -> None:
+    """Its webhooks would verify with a token anyone can read: exit 2, TWILIO_AUTH_TOKEN named,
+    nothing bound and no database created."""
+    for name in list(os.environ):
+        if name.startswith(("NEARIQ_SMS_", "TWILIO_")):
+            monkeypatch.delenv(name)
+    database = tmp_path / "never.db"
+    monkeypatch.setenv("NEARIQ_SMS_DATABASE_URL", f"sqlite:///{database}")
+    status, _, err = run(capsys, "serve", "--sandbox", "--host", host, "--port", "0")
+    assert status == 2
+    assert err.startswith("neariq-sms: ")
+    assert "TWILIO_AUTH_TOKEN" in err
+    assert len(err.strip().splitlines()) == 1
+    assert no_waitress == []
+    assert not database.exists()
+
+
+@pytest.mark.parametrize(
+    ("host", "token"),
+    [
+        ("127.0.0.1", None),
+        ("127.8.9.10", None),
+        ("::1", None),
+        ("localhost", None),
+        (ANY_ADDRESS, "a-secret-of-my-own"),
+    ],
+)
+def test_the_sandbox_serves_on_loopback_or_with_an_auth_token(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_waitress: list[str],
+    host: str,
+    token: str | None,
+) -> None:
+    """Loopback hosts need no token; any host may serve once TWILIO_AUTH_TOKEN is set."""
+    for name in list(os.environ):
+        if name.startswith(("NEARIQ_SMS_", "TWILIO_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("NEARIQ_SMS_DATABASE_URL", f"sqlite:///{tmp_path / 'sandbox.db'}")
+    if token:
+        monkeypatch.setenv("TWILIO_AUTH_TOKEN", token)
+    with pytest.raises(_Served):
+        main(["serve", "--sandbox", "--host", host, "--port", "0"])
+    assert no_waitress == [host]
+
+
+def test_without_the_sandbox_any_host_may_be_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_waitress: list[str]
+) -> None:
+    """Only the sandbox has a public token: an unconfigured server verifies no webhooks."""
+    for name in list(os.environ):
+        if name.startswith(("NEARIQ_SMS_", "TWILIO_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("NEARIQ_SMS_DATABASE_URL", f"sqlite:///{tmp_path / 'plain.db'}")
+    with pytest.raises(_Served):
+        main(["serve", "--host", ANY_ADDRESS, "--port", "0"])
+    assert no_waitress == [ANY_ADDRESS]
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("memory://", "memory://"),
+        ("sqlite:///var/lib/sms.db", "sqlite:///var/lib/sms.db"),
+        (
+            "postgresql+psycopg://sms:s3cr%40t@db:5432/sms?sslmode=require",
+            "postgresql+psycopg://sms:***@db:5432/sms?sslmode=require",
+        ),
+        ("postgresql+psycopg://sms@db/sms", "postgresql+psycopg://sms@db/sms"),
+        ("postgresql://u:p@ss:w@db/x", "postgresql://***"),
+    ],
+)
+def test_database_urls_are_printed_without_their_password(url: str, shown: str) -> None:
+    """SQLAlchemy renders the URL with the password masked; what it cannot parse shows its
+    scheme only."""
+    assert _safe_url(url) == shown

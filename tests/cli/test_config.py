@@ -42,7 +42,13 @@ def test_values_are_read_and_the_auth_token_stays_out_of_reprs() -> None:
 
 @pytest.mark.parametrize(
     ("name", "value"),
-    [("NEARIQ_SMS_REVIEW_COOLDOWN_DAYS", "soon"), ("NEARIQ_SMS_QUIET_HOURS", "late")],
+    [
+        ("NEARIQ_SMS_REVIEW_COOLDOWN_DAYS", "soon"),
+        # str.isdigit() accepts these; int() refuses "²": never a ValueError.
+        ("NEARIQ_SMS_REVIEW_COOLDOWN_DAYS", "\u00b2"),
+        ("NEARIQ_SMS_REVIEW_COOLDOWN_DAYS", "\u0663\u0660"),
+        ("NEARIQ_SMS_QUIET_HOURS", "late"),
+    ],
 )
 def test_bad_values_name_their_variable(name: str, value: str) -> None:
     """A value that does not parse is an InvalidField naming the variable."""
@@ -63,3 +69,35 @@ def test_a_memory_database_builds_without_touching_disk() -> None:
     )
     assert sandbox.telephony.configured is True
     assert sandbox.webhooks is not None
+
+
+def test_the_default_database_url_is_the_sql_adapters() -> None:
+    """One default: the configuration table's, which the SQL adapter uses too."""
+    from neariq_sms.adapters.sql.engine import DEFAULT_URL
+
+    assert DEFAULT_DATABASE_URL == DEFAULT_URL
+
+
+def test_twilio_credentials_build_the_twilio_provider_from_the_settings() -> None:
+    """Both credentials: TwilioTelephony with the settings' account and public URL, and a
+    webhook verifier for the same public URL."""
+    from neariq_sms.adapters.twilio import INBOUND_PATH, STATUS_PATH, TwilioTelephony
+
+    settings = Settings.from_env(
+        {
+            "NEARIQ_SMS_DATABASE_URL": "memory://",
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+            "TWILIO_AUTH_TOKEN": "very-secret-token",
+            "NEARIQ_SMS_PUBLIC_URL": "https://sms.example.com/",
+        }
+    )
+    services = build_services(settings, public_url="http://127.0.0.1:8000")
+    telephony = services.telephony
+    assert isinstance(telephony, TwilioTelephony)
+    assert telephony.configured
+    assert telephony.sms_url == "https://sms.example.com" + INBOUND_PATH
+    assert telephony.status_callback == "https://sms.example.com" + STATUS_PATH
+    assert "AC" + "1" * 32 in repr(telephony)
+    assert "very-secret-token" not in repr(telephony)
+    assert services.webhooks is not None
+    assert "https://sms.example.com" in repr(services.webhooks)
