@@ -21,9 +21,8 @@ from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
 
-#: The same value as ``neariq_sms.adapters.sql.engine.DEFAULT_URL`` (a test pins the two
-#: together). It lives here because this module must import without SQLAlchemy (the
-#: ``[sql]`` extra); the SQL adapter should import it from here.
+#: The embedded default. It lives here, not in the SQL adapter (which imports it),
+#: because this module must import without SQLAlchemy (the ``[sql]`` extra).
 DEFAULT_DATABASE_URL = "sqlite:///neariq_sms.db"
 #: A database URL that keeps everything in process memory (tests, throw-away sandboxes).
 MEMORY_DATABASE_URL = "memory://"

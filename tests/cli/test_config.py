@@ -71,13 +71,6 @@ def test_a_memory_database_builds_without_touching_disk() -> None:
     assert sandbox.webhooks is not None
 
 
-def test_the_default_database_url_is_the_sql_adapters() -> None:
-    """One default: the configuration table's, which the SQL adapter uses too."""
-    from neariq_sms.adapters.sql.engine import DEFAULT_URL
-
-    assert DEFAULT_DATABASE_URL == DEFAULT_URL
-
-
 def test_twilio_credentials_build_the_twilio_provider_from_the_settings() -> None:
     """Both credentials: TwilioTelephony with the settings' account and public URL, and a
     webhook verifier for the same public URL."""

@@ -156,8 +156,10 @@ def opt_out(
     """
     now = clock.now()
     business = load_business(uow, business_id)
+    # The spec's order of shape errors: missing_field, invalid_field, invalid_phone.
+    require_present(phone, "phone")
+    slug = "api" if source is None or source == "" else validate_source(source)
     number = parse_phone(phone, field="phone", region=policy.default_region)
-    slug = validate_source(source)
     return _retry_on_conflict(
         lambda: _tx(uow, lambda: store_opt_out(uow, business.id, number, source=slug, now=now))
     )
@@ -222,8 +224,12 @@ def list_consents(
     business_id: str, cursor: str | None = None, limit: object = None, *, uow: UnitOfWork
 ) -> Page[ConsentRecord]:
     """Records of the business, most recently changed first, a page at a time."""
-    after = decode_cursor(cursor)
-    count = check_limit(limit, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+    try:
+        after = decode_cursor(cursor)
+        count = check_limit(limit, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+    except SmsError:
+        load_business(uow, business_id)  # an unknown business answers before a shape error
+        raise
     with uow:
         active_business(uow, business_id)
         rows = list(uow.consents.page(business_id, after=after, limit=count + 1))

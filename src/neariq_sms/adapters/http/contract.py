@@ -52,7 +52,6 @@ from neariq_sms.adapters.twilio.webhooks import (
     twiml_reply,
 )
 from neariq_sms.config import Services
-from neariq_sms.domain.consent import validate_source
 from neariq_sms.domain.errors import (
     BusinessNotFound,
     Cooldown,
@@ -284,11 +283,9 @@ def _get_consents(req: _Request, s: Services, business_id: str) -> Response:
         if record is None:
             raise ConsentNotFound()
         return json_response(200, consent_body(record))
-    # list_consents checks the cursor and the limit before the business.
-    with _business_first(s, business_id):
-        page = uc.list_consents(
-            business_id, params.get("cursor") or None, params.get("limit") or None, uow=s.uow
-        )
+    page = uc.list_consents(
+        business_id, params.get("cursor") or None, params.get("limit") or None, uow=s.uow
+    )
     return json_response(200, consent_page_body(page))
 
 
@@ -310,14 +307,13 @@ def _post_consent(req: _Request, s: Services, business_id: str) -> Response:
 def _post_opt_out(req: _Request, s: Services, business_id: str) -> Response:
     with _business_first(s, business_id):
         data = _json_object(req)
-        # ``source`` is optional here. opt_out parses the phone before it checks the
-        # source, which would answer invalid_phone before invalid_field: both stay here
-        # until the use case checks them in the spec's order.
-        _required(data, "phone")
-        source = data.get("source")
-        source = "api" if source is None or source == "" else validate_source(source)
     record = uc.opt_out(
-        business_id, data["phone"], source, uow=s.uow, clock=s.clock, policy=s.policy
+        business_id,
+        data.get("phone"),
+        data.get("source"),
+        uow=s.uow,
+        clock=s.clock,
+        policy=s.policy,
     )
     return json_response(200, consent_body(record))
 

@@ -16,7 +16,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-DEFAULT_URL = "sqlite:///neariq_sms.db"
+from neariq_sms.config import DEFAULT_DATABASE_URL as DEFAULT_URL
+
 #: How long a SQLite transaction waits for another process's write lock.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
