@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self
@@ -324,12 +324,19 @@ def _before(
 # A statement built per call costs more Python time than SQLite takes to run
 # it; these are built at import and only bound per call.
 
+
+def _one_of(column: sa.ColumnElement[str], values: Iterable[str]) -> sa.ColumnElement[bool]:
+    """``column IN (values)`` for a fixed set: plain bound parameters, where ``in_()``
+    would make SQLAlchemy re-render an expanding parameter on every execution."""
+    return sa.or_(*(column == value for value in sorted(values)))
+
+
 _BUSINESS_BY_ID = sa.select(businesses).where(businesses.c.id == sa.bindparam("business_id"))
 # SQLite renders no FOR UPDATE: its transactions take the write lock up front anyway.
 _BUSINESS_BY_ID_FOR_UPDATE = _BUSINESS_BY_ID.with_for_update()
 _NUMBER_HELD_BY_BUSINESS = sa.select(sms_numbers).where(
     sms_numbers.c.business_id == sa.bindparam("business_id"),
-    sms_numbers.c.status.in_(_HOLDING),
+    _one_of(sms_numbers.c.status, _HOLDING),
 )
 _CONSENT_BY_KEY = sa.select(consents).where(
     consents.c.business_id == sa.bindparam("business_id"),
@@ -340,7 +347,7 @@ _LATEST_REVIEW_REQUEST = sa.select(sa.func.max(messages.c.created_at)).where(
     messages.c.business_id == sa.bindparam("business_id"),
     messages.c.to_phone == sa.bindparam("phone"),
     messages.c.kind == MessageKind.REVIEW_REQUEST.value,
-    messages.c.status.not_in([s.value for s in NEVER_SENT]),
+    sa.not_(_one_of(messages.c.status, (s.value for s in NEVER_SENT))),
 )
 
 
@@ -374,7 +381,7 @@ def _transition(allowed_from: frozenset[str], columns: frozenset[str]) -> sa.Exe
         sa.update(messages)
         .where(
             messages.c.id == sa.bindparam("message_id"),
-            messages.c.status.in_(sorted(allowed_from)),
+            _one_of(messages.c.status, allowed_from),
         )
         .values({name: sa.bindparam(f"new_{name}") for name in sorted(columns)})
         .returning(*messages.c)
