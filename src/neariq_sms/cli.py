@@ -721,6 +721,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # Alembic narrates its plugin setup at INFO: a server's log wants the migration only.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         status: int = args.func(args)
     except SmsError as exc:
