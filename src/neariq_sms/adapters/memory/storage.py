@@ -11,11 +11,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import attrs
 
+from neariq_sms.adapters._unit_of_work import ThreadLocalUnitOfWork
 from neariq_sms.domain.business import Business, DashboardSession, NumberStatus, SmsNumber
 from neariq_sms.domain.consent import ConsentEvent, ConsentRecord
 from neariq_sms.domain.errors import (
@@ -399,9 +399,10 @@ class _Sessions:
 
 
 class _Open:
-    """The repositories of one open transaction."""
+    """The repositories of one open transaction; the store's lock is held meanwhile."""
 
     def __init__(self, store: _Store) -> None:
+        store.lock.acquire()
         self.tx = _Tx(store)
         self.businesses = _Businesses(self.tx)
         self.numbers = _Numbers(self.tx)
@@ -411,72 +412,28 @@ class _Open:
         self.inbound = _Inbound(self.tx)
         self.sessions = _Sessions(self.tx)
 
+    def commit(self) -> None:
+        self.tx.undo.clear()
 
-class InMemoryUnitOfWork:
+    def rollback(self) -> None:
+        self.tx.rollback()
+
+    def close(self) -> None:
+        try:
+            self.tx.rollback()
+        finally:
+            self.tx.store.lock.release()
+
+
+class InMemoryUnitOfWork(ThreadLocalUnitOfWork):
     """A unit of work over process memory. Share one instance between threads."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._store = _Store()
-        self._local = threading.local()
 
-    def _open(self) -> _Open:
-        current: _Open | None = getattr(self._local, "open", None)
-        if current is None:
-            raise RuntimeError("repositories are reachable only inside 'with uow:'")
-        return current
-
-    def __enter__(self) -> Self:
-        if getattr(self._local, "open", None) is not None:
-            raise RuntimeError("this thread already has an open unit of work")
-        self._store.lock.acquire()
-        self._local.open = _Open(self._store)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        try:
-            self._open().tx.rollback()
-        finally:
-            self._local.open = None
-            self._store.lock.release()
-
-    def commit(self) -> None:
-        self._open().tx.undo.clear()
-
-    def rollback(self) -> None:
-        self._open().tx.rollback()
-
-    @property
-    def businesses(self) -> _Businesses:
-        return self._open().businesses
-
-    @property
-    def numbers(self) -> _Numbers:
-        return self._open().numbers
-
-    @property
-    def consents(self) -> _Consents:
-        return self._open().consents
-
-    @property
-    def allowances(self) -> _Allowances:
-        return self._open().allowances
-
-    @property
-    def messages(self) -> _Messages:
-        return self._open().messages
-
-    @property
-    def inbound(self) -> _Inbound:
-        return self._open().inbound
-
-    @property
-    def sessions(self) -> _Sessions:
-        return self._open().sessions
+    def _begin(self) -> _Open:
+        return _Open(self._store)
 
 
 def _conforms(uow: InMemoryUnitOfWork) -> UnitOfWork:

@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import functools
 import re
-import threading
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
+from neariq_sms.adapters._unit_of_work import ThreadLocalUnitOfWork
 from neariq_sms.adapters.sql.engine import make_engine
 from neariq_sms.adapters.sql.tables import (
     allowances,
@@ -837,8 +836,22 @@ class _Open:
         self.inbound = _Inbound(self.db)
         self.sessions = _Sessions(self.db)
 
+    def commit(self) -> None:
+        if self.db.conn.in_transaction():
+            self.db.conn.commit()
 
-class SqlUnitOfWork:
+    def rollback(self) -> None:
+        if self.db.conn.in_transaction():
+            self.db.conn.rollback()
+
+    def close(self) -> None:
+        try:
+            self.rollback()
+        finally:
+            self.db.conn.close()
+
+
+class SqlUnitOfWork(ThreadLocalUnitOfWork):
     """A unit of work over a SQLAlchemy engine. Share one instance between threads.
 
     ``with uow:`` takes a connection for the current thread; its transaction
@@ -848,8 +861,8 @@ class SqlUnitOfWork:
     """
 
     def __init__(self, engine: sa.Engine) -> None:
+        super().__init__()
         self.engine = engine
-        self._local = threading.local()
 
     @classmethod
     def from_url(cls, url: str) -> SqlUnitOfWork:
@@ -859,69 +872,8 @@ class SqlUnitOfWork:
     def __repr__(self) -> str:
         return f"SqlUnitOfWork({self.engine.url.render_as_string(hide_password=True)!r})"
 
-    def _open(self) -> _Open:
-        current: _Open | None = getattr(self._local, "open", None)
-        if current is None:
-            raise RuntimeError("repositories are reachable only inside 'with uow:'")
-        return current
-
-    def __enter__(self) -> Self:
-        if getattr(self._local, "open", None) is not None:
-            raise RuntimeError("this thread already has an open unit of work")
-        self._local.open = _Open(self.engine.connect())
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        connection = self._open().db.conn
-        self._local.open = None
-        try:
-            if connection.in_transaction():
-                connection.rollback()
-        finally:
-            connection.close()
-
-    def commit(self) -> None:
-        connection = self._open().db.conn
-        if connection.in_transaction():
-            connection.commit()
-
-    def rollback(self) -> None:
-        connection = self._open().db.conn
-        if connection.in_transaction():
-            connection.rollback()
-
-    @property
-    def businesses(self) -> _Businesses:
-        return self._open().businesses
-
-    @property
-    def numbers(self) -> _Numbers:
-        return self._open().numbers
-
-    @property
-    def consents(self) -> _Consents:
-        return self._open().consents
-
-    @property
-    def allowances(self) -> _Allowances:
-        return self._open().allowances
-
-    @property
-    def messages(self) -> _Messages:
-        return self._open().messages
-
-    @property
-    def inbound(self) -> _Inbound:
-        return self._open().inbound
-
-    @property
-    def sessions(self) -> _Sessions:
-        return self._open().sessions
+    def _begin(self) -> _Open:
+        return _Open(self.engine.connect())
 
 
 def _conforms(uow: SqlUnitOfWork) -> UnitOfWork:
