@@ -13,27 +13,13 @@ from neariq_sms.ports.storage import (
     InboundRepository,
     MessageRepository,
     NumberRepository,
+    Repositories,
     SessionRepository,
 )
 
 
-class Block(Protocol):
+class Block(Repositories, Protocol):
     """One thread's open transaction and its repositories."""
-
-    @property
-    def businesses(self) -> BusinessRepository: ...
-    @property
-    def numbers(self) -> NumberRepository: ...
-    @property
-    def consents(self) -> ConsentRepository: ...
-    @property
-    def allowances(self) -> AllowanceRepository: ...
-    @property
-    def messages(self) -> MessageRepository: ...
-    @property
-    def inbound(self) -> InboundRepository: ...
-    @property
-    def sessions(self) -> SessionRepository: ...
 
     def commit(self) -> None: ...
 

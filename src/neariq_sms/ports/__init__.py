@@ -8,6 +8,7 @@ from neariq_sms.ports.storage import (
     InboundRepository,
     MessageRepository,
     NumberRepository,
+    Repositories,
     SessionRepository,
     UnitOfWork,
 )
@@ -21,6 +22,7 @@ __all__ = [
     "InboundRepository",
     "MessageRepository",
     "NumberRepository",
+    "Repositories",
     "SessionRepository",
     "TelephonyProvider",
     "UnitOfWork",

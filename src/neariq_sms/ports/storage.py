@@ -252,15 +252,8 @@ class SessionRepository(Protocol):
     def delete(self, token_hash: str) -> None: ...
 
 
-class UnitOfWork(Protocol):
-    """The transaction boundary of a use case.
-
-    ``with uow:`` begins a transaction; leaving the block rolls back whatever
-    was not committed with :meth:`commit`. Repositories are reachable only
-    inside the block. One instance may be shared by many threads: each thread
-    has its own transaction. A use case may open several blocks in a row (a
-    send commits before it calls the provider).
-    """
+class Repositories(Protocol):
+    """The repositories of an open unit of work."""
 
     @property
     def businesses(self) -> BusinessRepository: ...
@@ -282,6 +275,17 @@ class UnitOfWork(Protocol):
 
     @property
     def sessions(self) -> SessionRepository: ...
+
+
+class UnitOfWork(Repositories, Protocol):
+    """The transaction boundary of a use case.
+
+    ``with uow:`` begins a transaction; leaving the block rolls back whatever
+    was not committed with :meth:`commit`. Repositories are reachable only
+    inside the block. One instance may be shared by many threads: each thread
+    has its own transaction. A use case may open several blocks in a row (a
+    send commits before it calls the provider).
+    """
 
     def __enter__(self) -> Self: ...
 
@@ -309,6 +313,7 @@ __all__ = [
     "InboundRepository",
     "MessageRepository",
     "NumberRepository",
+    "Repositories",
     "SessionRepository",
     "UnitOfWork",
 ]
