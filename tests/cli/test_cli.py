@@ -14,7 +14,7 @@ import pytest
 
 from neariq_sms.adapters.clock import SystemClock
 from neariq_sms.adapters.http import resolve_session
-from neariq_sms.cli import _safe_url, build_parser, main
+from neariq_sms.cli import build_parser, main, safe_url
 from neariq_sms.config import make_uow
 from tests.http.live import clean_env, neariq_sms_command
 
@@ -319,4 +319,4 @@ def test_without_the_sandbox_any_host_may_be_bound(
 def test_database_urls_are_printed_without_their_password(url: str, shown: str) -> None:
     """SQLAlchemy renders the URL with the password masked; what it cannot parse shows its
     scheme only."""
-    assert _safe_url(url) == shown
+    assert safe_url(url) == shown

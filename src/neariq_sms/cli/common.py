@@ -1,0 +1,73 @@
+"""What every command shares: the one-line error, output, and building the services."""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import sys
+from typing import Any, TextIO, TypeAlias
+
+from neariq_sms.config import Services, Settings, build_services
+
+#: The type ``add_subparsers`` returns, which each command group registers on.
+Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+class CliError(Exception):
+    """A failure to report in one line, with exit status 1 unless given another."""
+
+    def __init__(self, message: str, *, exit_status: int = 1) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status
+
+
+def emit(*lines: str, file: TextIO | None = None) -> None:
+    out = file or sys.stdout
+    for line in lines:
+        print(line, file=out)
+    out.flush()
+
+
+def safe_url(url: str) -> str:
+    """A database URL fit to print: SQLAlchemy's rendering, the password masked.
+
+    ``memory://`` prints as given; a URL SQLAlchemy cannot parse (or read at
+    all, without the ``[sql]`` extra) prints its scheme only.
+    """
+    if url.startswith("memory:"):
+        return url
+    scheme_only = url.partition(":")[0] + "://***"
+    try:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+    except ImportError:
+        return scheme_only
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return scheme_only
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` and the loopback addresses (127.0.0.0/8, ``::1``)."""
+    name = host.strip()
+    if name.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name.removeprefix("[").removesuffix("]")).is_loopback
+    except ValueError:
+        return False
+
+
+def build(settings: Settings, **kwargs: Any) -> Services:
+    try:
+        return build_services(settings, **kwargs)
+    except ModuleNotFoundError as exc:
+        raise CliError(
+            f"a dependency is missing ({exc.name}); install the server extra:"
+            " pip install 'neariq-sms[server]'"
+        ) from None
+
+
+def storage_services() -> Services:
+    return build(Settings.from_env())

@@ -1,0 +1,253 @@
+"""``neariq-sms consent``: bulk import from CSV and export to CSV."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import re
+import sys
+import time
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from neariq_sms import usecases as uc
+from neariq_sms.cli.common import CliError, Commands, emit, storage_services
+from neariq_sms.usecases import ConsentRow, RejectedRow
+
+#: Header names ``consent import`` understands, after lower-casing and turning
+#: spaces and dashes into underscores.
+PHONE_HEADERS = (
+    "phone",
+    "phone_number",
+    "mobile",
+    "mobile_number",
+    "mobile_phone",
+    "cell",
+    "number",
+)
+CONSENTED_AT_HEADERS = (
+    "consented_at",
+    "consent_date",
+    "consented_on",
+    "consent_time",
+    "opted_in_at",
+)
+SOURCE_HEADERS = ("source", "consent_source")
+
+
+def _normalise_header(name: str) -> str:
+    return re.sub(r"[\s\-]+", "_", name.strip().lower())
+
+
+def _pick(headers: Sequence[str], candidates: Sequence[str]) -> int | None:
+    normalised = [_normalise_header(h) for h in headers]
+    for wanted in candidates:
+        if wanted in normalised:
+            return normalised.index(wanted)
+    return None
+
+
+class _CountingReader(io.RawIOBase):
+    """Counts the bytes read from a binary file (for the progress bar)."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self.count += len(data)
+        return len(data)
+
+
+class _Progress:
+    """A one-line progress bar on stderr, only when stderr is a terminal."""
+
+    def __init__(self, total_bytes: int, counter: _CountingReader) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.total = max(total_bytes, 1)
+        self.counter = counter
+        self._last = 0.0
+
+    def update(self, rows: int, *, force: bool = False) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if not force and now - self._last < 0.2:
+            return
+        self._last = now
+        share = min(self.counter.count / self.total, 1.0)
+        bar = "#" * int(share * 30)
+        sys.stderr.write(f"\rimporting [{bar:<30}] {share:4.0%} {rows:,} rows")
+        sys.stderr.flush()
+
+    def done(self, rows: int) -> None:
+        if self.enabled:
+            self.update(rows, force=True)
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def rejected_path(path: Path) -> Path:
+    """Where ``consent import`` writes the rejected rows of ``path``."""
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    return path.with_name(f"{stem}.rejected.csv")
+
+
+def cmd_consent_import(args: argparse.Namespace) -> int:
+    s = storage_services()
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    reject_file = rejected_path(path)
+    batch_size = 1000
+    with path.open("rb") as raw:
+        counter = _CountingReader(raw)
+        text = io.TextIOWrapper(
+            io.BufferedReader(counter), encoding="utf-8-sig", errors="replace", newline=""
+        )
+        reader = csv.reader(text)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise CliError(f"{path} is empty") from None
+        except csv.Error as exc:
+            raise CliError(f"{path} is not a readable CSV file: {exc}") from None
+        phone_col = _pick(header, PHONE_HEADERS)
+        if phone_col is None:
+            raise CliError(f"{path} has no phone column; name one of: {', '.join(PHONE_HEADERS)}")
+        at_col = _pick(header, CONSENTED_AT_HEADERS)
+        source_col = _pick(header, SOURCE_HEADERS)
+        progress = _Progress(path.stat().st_size, counter)
+        # Rows read ahead of the current batch, kept to write a rejected row as it came.
+        recent: OrderedDict[int, list[str]] = OrderedDict()
+        writer_state: dict[str, Any] = {}
+        rows_read = 0
+
+        def column(row: list[str], index: int | None) -> str | None:
+            return row[index] if index is not None and index < len(row) else None
+
+        def rows() -> Iterator[ConsentRow]:
+            nonlocal rows_read
+            while True:
+                try:
+                    row = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise CliError(f"{path}, line {reader.line_num}: {exc}") from None
+                if not any(cell.strip() for cell in row):
+                    continue
+                rows_read += 1
+                line = reader.line_num
+                recent[line] = row
+                while len(recent) > 2 * batch_size:
+                    recent.popitem(last=False)
+                progress.update(rows_read)
+                yield ConsentRow(
+                    line=line,
+                    phone=column(row, phone_col),
+                    consented_at=column(row, at_col),
+                    source=column(row, source_col),
+                )
+
+        def on_reject(rejected: RejectedRow) -> None:
+            if "writer" not in writer_state:
+                handle = reject_file.open("w", newline="", encoding="utf-8")
+                writer_state["file"] = handle
+                writer_state["writer"] = csv.writer(handle)
+                writer_state["writer"].writerow([*header, "line", "reason"])
+            original = recent.pop(rejected.row.line, None) or [str(rejected.row.phone or "")]
+            writer_state["writer"].writerow(
+                [*original, rejected.row.line, f"{rejected.code}: {rejected.reason}"]
+            )
+
+        try:
+            report = uc.import_consents(
+                args.business,
+                rows(),
+                uow=s.uow,
+                clock=s.clock,
+                source=args.source,
+                policy=s.policy,
+                batch_size=batch_size,
+                on_reject=on_reject,
+            )
+        finally:
+            if "file" in writer_state:
+                writer_state["file"].close()
+            progress.done(rows_read)
+    if report.rejected == 0 and reject_file.exists():
+        reject_file.unlink()  # a stale report of an earlier run of this very file
+    emit(
+        f"imported {report.imported}",
+        f"updated  {report.updated}",
+        f"skipped  {report.skipped}",
+        f"rejected {report.rejected}",
+    )
+    if report.rejected:
+        emit(f"rejected rows and their reasons: {reject_file}")
+    return 0
+
+
+def cmd_consent_export(args: argparse.Namespace) -> int:
+    from neariq_sms.adapters.http.serialise import iso_utc
+
+    s = storage_services()
+    writer = csv.writer(sys.stdout)
+    records = uc.export_consents(args.business, uow=s.uow)
+    first = next(records, None)  # the business check runs before anything is written
+    writer.writerow(
+        ["phone", "source", "consented_at", "opted_out", "opted_out_at", "opt_out_source"]
+    )
+    if first is not None:
+        for record in (first, *records):
+            writer.writerow(
+                [
+                    record.phone.e164,
+                    record.source,
+                    iso_utc(record.consented_at) or "",
+                    "true" if record.opted_out else "false",
+                    iso_utc(record.opted_out_at) or "",
+                    record.opt_out_source or "",
+                ]
+            )
+    sys.stdout.flush()
+    return 0
+
+
+def register(commands: Commands) -> None:
+    consent = commands.add_parser(
+        "consent", help="bulk consent import and export", description="Consent records in bulk."
+    )
+    c_commands = consent.add_subparsers(dest="consent_command", required=True, metavar="COMMAND")
+    c_import = c_commands.add_parser(
+        "import",
+        help="import consent records from a CSV file",
+        description="Import consent rows from a CSV file of any size. Columns (header names"
+        f" in any case): phone ({'/'.join(PHONE_HEADERS)}), optional consented_at"
+        f" ({'/'.join(CONSENTED_AT_HEADERS)}) and source ({'/'.join(SOURCE_HEADERS)})."
+        " Rejected rows are written with their reason to FILE.rejected.csv; the counts"
+        " are printed. An import never lifts an opt-out.",
+    )
+    c_import.add_argument("file", metavar="FILE.csv", help="the CSV file")
+    c_import.add_argument("--business", required=True, help="the business id")
+    c_import.add_argument(
+        "--source", default="import", help="source for rows without one (default import)"
+    )
+    c_import.set_defaults(func=cmd_consent_import)
+    c_export = c_commands.add_parser(
+        "export",
+        help="write the consent records as CSV to stdout",
+        description="Write every consent record of a business, with its opt-out state,"
+        " as CSV to stdout.",
+    )
+    c_export.add_argument("--business", required=True, help="the business id")
+    c_export.set_defaults(func=cmd_consent_export)

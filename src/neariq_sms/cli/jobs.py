@@ -1,0 +1,80 @@
+"""``neariq-sms dispatch`` and ``reconcile``: the jobs to run from cron."""
+
+from __future__ import annotations
+
+import argparse
+
+from neariq_sms import usecases as uc
+from neariq_sms.cli.common import CliError, Commands, emit, storage_services
+
+
+def cmd_dispatch(args: argparse.Namespace) -> int:
+    s = storage_services()
+    batch = 100
+    totals = [0, 0, 0]
+    while True:
+        report = uc.dispatch_due(uow=s.uow, telephony=s.telephony, clock=s.clock, limit=batch)
+        handled = report.submitted + report.failed + report.canceled
+        totals = [
+            totals[0] + report.submitted,
+            totals[1] + report.failed,
+            totals[2] + report.canceled,
+        ]
+        if handled < batch:
+            break
+    emit(f"submitted {totals[0]}", f"failed    {totals[1]}", f"canceled  {totals[2]}")
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from datetime import timedelta
+
+    if args.older_than < 0:
+        raise CliError("--older-than must be zero or more seconds")
+    s = storage_services()
+    report = uc.reconcile(
+        uow=s.uow,
+        telephony=s.telephony,
+        clock=s.clock,
+        older_than=timedelta(seconds=args.older_than),
+        release_orphans=not args.report_only,
+    )
+    emit(*(r.describe() for r in report.resolutions), report.summary())
+    return 1 if report.count("unresolved") else 0
+
+
+def register(commands: Commands) -> None:
+    dispatch = commands.add_parser(
+        "dispatch",
+        help="send scheduled messages that are due",
+        description="Send the scheduled messages that are due (for cron or a job runner)."
+        " Safe to run often and from several hosts at once.",
+    )
+    dispatch.set_defaults(func=cmd_dispatch)
+
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="settle sends and purchases whose outcome a crash or a timeout left open",
+        description="Ask the provider about messages left 'submitting' and number claims"
+        " left 'pending' for longer than --older-than: a message the provider has gets"
+        " its sid and status, one it never got is failed and its units given back; a"
+        " claim is activated if the number was bought, else dropped. Numbers the provider"
+        " holds with their webhook pointing here that no business holds are released."
+        " Prints one line per message or number settled and a count line; exits 1 when"
+        " the provider could not be asked about something. Safe to run repeatedly and"
+        " alongside live traffic.",
+    )
+    reconcile.add_argument(
+        "--older-than",
+        type=float,
+        default=900.0,
+        metavar="SECONDS",
+        help="only settle what has been open this long; must exceed the provider"
+        " timeout (default 900)",
+    )
+    reconcile.add_argument(
+        "--report-only",
+        action="store_true",
+        help="report numbers no business holds instead of releasing them",
+    )
+    reconcile.set_defaults(func=cmd_reconcile)

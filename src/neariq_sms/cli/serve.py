@@ -1,0 +1,199 @@
+"""``neariq-sms serve``: the reference server, and the sandbox demo it can prepare."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+from typing import Any
+
+import attrs
+
+from neariq_sms import usecases as uc
+from neariq_sms.cli.common import CliError, Commands, build, emit, is_loopback_host, safe_url
+from neariq_sms.config import Services, Settings, upgrade_database
+
+log = logging.getLogger("neariq_sms.cli")
+
+DEMO_BUSINESS_ID = "5d49faca-17f3-45f6-a0ef-60bd93754771"
+DEMO_BUSINESS_NAME = "Aster Grove Fitness"
+DEMO_REVIEW_URL = "https://example.com/r/aster-grove-fitness"
+DEMO_CUSTOMER = "+15557654321"
+DEMO_NUMBER = "+15125550123"
+
+
+def _demo_policy_settings(settings: Settings) -> tuple[Settings, list[str]]:
+    """The sandbox demo answers ``queued`` at any hour and on every rerun.
+
+    Quiet hours would answer ``scheduled`` at night and the cooldown ``429``
+    from the second run on; both stay as configured when set explicitly.
+    """
+    notes = []
+    if "NEARIQ_SMS_QUIET_HOURS" not in settings.explicit:
+        settings = attrs.evolve(settings, quiet_hours=None)
+        notes.append("quiet hours off")
+    if "NEARIQ_SMS_REVIEW_COOLDOWN_DAYS" not in settings.explicit:
+        settings = attrs.evolve(settings, review_cooldown_days=0)
+        notes.append("review cooldown off")
+    return settings, notes
+
+
+def prepare_demo(services: Services, *, sandbox: bool) -> str:
+    """Create (if absent) the demo business and its customer's consent; return a session token.
+
+    In the sandbox the demo business is also reset to what the spec's curl
+    lines expect: Growth plan, no number held, the customer subscribed.
+    """
+    from neariq_sms.adapters.http.sessions import create_session
+
+    s = services
+    deps: dict[str, Any] = {"uow": s.uow, "telephony": s.telephony, "clock": s.clock}
+    with s.uow:
+        business = s.uow.businesses.get(DEMO_BUSINESS_ID)
+    if business is None:
+        business = uc.create_business(
+            DEMO_BUSINESS_NAME,
+            "growth",
+            uow=s.uow,
+            clock=s.clock,
+            review_url=DEMO_REVIEW_URL,
+            timezone="America/Chicago",
+            business_id=DEMO_BUSINESS_ID,
+        )
+    if not business.active:
+        raise CliError("the demo business was deactivated in this database; use a fresh one")
+    if not business.plan.includes_sms:
+        uc.change_plan(business.id, "growth", uow=s.uow)
+    if sandbox:
+        status = uc.get_status(business.id, **deps, policy=s.policy)
+        if status.number is not None:
+            uc.release_number(business.id, **deps)
+    record = uc.get_consent(business.id, DEMO_CUSTOMER, uow=s.uow, policy=s.policy)
+    if record is None:
+        uc.record_consent(
+            business.id, DEMO_CUSTOMER, "point_of_sale", uow=s.uow, clock=s.clock, policy=s.policy
+        )
+    elif record.opted_out and sandbox:
+        uc.opt_in(business.id, DEMO_CUSTOMER, "demo", uow=s.uow, clock=s.clock, policy=s.policy)
+    return create_session(business.id, uow=s.uow, clock=s.clock)
+
+
+def demo_curl_lines(base_url: str, token: str) -> list[str]:
+    """The spec's curl lines, for the local URL and a real session cookie."""
+    cookie = f'  -H "Cookie: neariq_session={token}"'
+    post = ['curl -X POST "{url}/api/sms" \\', '  -H "Content-Type: application/json" \\']
+
+    def post_lines(data: str) -> list[str]:
+        return [
+            post[0].format(url=base_url),
+            post[1],
+            cookie + " \\",
+            f"  -d '{data}'",
+        ]
+
+    return [
+        f'curl "{base_url}/api/sms" \\',
+        cookie,
+        "",
+        f'curl "{base_url}/api/sms?action=search&areaCode=512" \\',
+        cookie,
+        "",
+        *post_lines(f'{{ "action": "provision", "phoneNumber": "{DEMO_NUMBER}" }}'),
+        "",
+        *post_lines(
+            '{ "action": "send_review_request", "to": "'
+            + DEMO_CUSTOMER
+            + '", "customerName": "Jane" }'
+        ),
+        "",
+        *post_lines('{ "action": "release" }'),
+    ]
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from waitress import create_server
+
+    from neariq_sms.adapters.http import make_wsgi_app
+
+    settings = Settings.from_env()
+    if args.sandbox and settings.twilio_auth_token is None and not is_loopback_host(args.host):
+        raise CliError(
+            f"refusing to serve the sandbox on {args.host or 'every address'}: without"
+            " TWILIO_AUTH_TOKEN it signs webhooks with a public token, so anyone who can reach"
+            " the server could forge them. Set TWILIO_AUTH_TOKEN to a secret of your own,"
+            " or bind a loopback address (--host 127.0.0.1).",
+            exit_status=2,
+        )
+    notes: list[str] = []
+    if args.demo and args.sandbox:
+        settings, notes = _demo_policy_settings(settings)
+    upgrade_database(settings.database_url)
+    local_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host  # noqa: S104
+    base_url = f"http://{local_host}:{args.port}"
+    services = build(settings, sandbox=args.sandbox, public_url=base_url)
+    provider = "sandbox" if args.sandbox else ("twilio" if settings.twilio_configured else "none")
+
+    server = create_server(make_wsgi_app(services), host=args.host, port=args.port, threads=8)
+    emit(
+        f"neariq-sms serving {base_url} (provider: {provider},"
+        f" database: {safe_url(settings.database_url)})"
+    )
+    if not services.telephony.configured:
+        emit("# SMS is not configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or --sandbox")
+    if args.demo:
+        token = prepare_demo(services, sandbox=args.sandbox)
+        if notes:
+            emit(
+                f"# sandbox demo: {' and '.join(notes)} so that every line answers as the spec"
+                " shows (set NEARIQ_SMS_QUIET_HOURS / NEARIQ_SMS_REVIEW_COOLDOWN_DAYS to keep them)"
+            )
+        emit(f"Cookie: neariq_session={token}", "", *demo_curl_lines(base_url, token), "")
+    stop = threading.Event()
+    if args.sandbox:
+        # The sandbox provider lives in this process, so `neariq-sms dispatch` cannot
+        # reach it: the sandbox sends its own scheduled messages.
+        threading.Thread(
+            target=_dispatch_loop, args=(services, stop), name="sandbox-dispatch", daemon=True
+        ).start()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop.set()
+        server.close()
+    return 0
+
+
+SANDBOX_DISPATCH_SECONDS = 30.0
+
+
+def _dispatch_loop(services: Services, stop: threading.Event) -> None:
+    while not stop.wait(SANDBOX_DISPATCH_SECONDS):
+        try:
+            uc.dispatch_due(uow=services.uow, telephony=services.telephony, clock=services.clock)
+        except Exception:
+            log.exception("sandbox dispatch failed; retrying in %s s", SANDBOX_DISPATCH_SECONDS)
+
+
+def register(commands: Commands) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve the HTTP contract (migrates the database first)",
+        description="Serve /api/sms under waitress (threads), migrating the database first."
+        " With --sandbox the server also sends its own scheduled messages every 30 s.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    serve.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="use the built-in simulated SMS provider (on a non-loopback --host only with"
+        " TWILIO_AUTH_TOKEN set: the sandbox's default webhook token is public)",
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="create the demo business and print a session cookie and the spec's curl lines",
+    )
+    serve.set_defaults(func=cmd_serve)
