@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
-from neariq_sms.config import SANDBOX_AUTH_TOKEN
+from neariq_sms import usecases as uc
+from neariq_sms.adapters.http import handle
+from neariq_sms.adapters.memory import ManualClock, SimulatedTelephony
+from neariq_sms.adapters.twilio import TwilioSignatureVerifier
+from neariq_sms.config import SANDBOX_AUTH_TOKEN, Services
+from neariq_sms.domain import Policy
+from neariq_sms.ports import UnitOfWork
 from tests.http.live import (
     CUSTOMER,
     LiveServer,
@@ -158,15 +165,198 @@ def test_a_status_callback_for_an_unknown_sid_is_accepted_and_ignored(server: Li
     assert answer.status_code == 200
 
 
-@pytest.mark.parametrize("error_code", ["\u00b2", "\u0663\u0660", "30008"])
-def test_a_status_callback_with_an_odd_error_code_never_fails(
-    server: LiveServer, shop: tuple[Tenant, str], error_code: str
+def test_a_status_callback_with_an_error_code_is_applied(
+    server: LiveServer, shop: tuple[Tenant, str]
 ) -> None:
-    """ErrorCode "²" passes str.isdigit() but not int(): the callback is still acknowledged."""
+    """undelivered with ErrorCode 30008: acknowledged, status and code stored."""
     tenant, _ = shop
     with tenant.client() as client:
         sent = post_action(client, "send_review_request", to=CUSTOMER, customerName="Jane")
         sid = sent.json()["messageSid"]
-    params = {"MessageSid": sid, "MessageStatus": "failed", "ErrorCode": error_code}
+    params = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "30008"}
     answer = signed_post(server, STATUS, params)
     assert (answer.status_code, answer.json()) == (200, {"ok": True})
+    assert message_status(server, sid) == ("undelivered", 30008)
+
+
+# --- field shapes: the signature does not bind where one parameter ends -----------------
+
+
+def twilio_inbound(number: str, body: str, sid: str) -> dict[str, str]:
+    """An inbound webhook as Twilio posts it (no Messaging Service): the sid three times."""
+    return {
+        "ToCountry": "US",
+        "SmsMessageSid": sid,
+        "NumMedia": "0",
+        "SmsSid": sid,
+        "SmsStatus": "received",
+        "Body": body,
+        "To": number,
+        "NumSegments": "1",
+        "MessageSid": sid,
+        "AccountSid": "AC" + "1" * 32,
+        "From": CUSTOMER,
+        "FromCity": "",
+        "ApiVersion": "2010-04-01",
+    }
+
+
+def post_with_signature(
+    server: LiveServer, path: str, params: dict[str, str], signature: str
+) -> httpx.Response:
+    return httpx.post(
+        server.base_url + path,
+        content=urlencode(params).encode(),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        },
+    )
+
+
+def consent_record(tenant: Tenant) -> dict[str, object]:
+    with tenant.client() as client:
+        record: dict[str, object] = client.get(
+            "/api/sms/consents", params={"phone": CUSTOMER}
+        ).json()
+        return record
+
+
+def test_a_captured_start_replayed_with_a_folded_sid_cannot_lift_a_later_stop(
+    server: LiveServer, shop: tuple[Tenant, str]
+) -> None:
+    """START, then STOP; the START replayed with NumMedia folded into MessageSid still
+    verifies (no separator between name and value) but is refused, and the opt-out stands.
+    Folding the whole MessageSid into the field before it leaves the genuine SmsMessageSid:
+    a duplicate, which changes nothing."""
+    tenant, number = shop
+    start = twilio_inbound(number, "START", "SM" + "1" * 32)
+    url = server.base_url + INBOUND
+    signature = RequestValidator(SANDBOX_AUTH_TOKEN).compute_signature(url, start)
+    assert post_with_signature(server, INBOUND, start, signature).status_code == 200
+    stop = signed_post(server, INBOUND, twilio_inbound(number, "STOP", "SM" + "2" * 32))
+    assert stop.status_code == 200
+    assert consent_record(tenant)["optedOut"] is True
+
+    folded = {k: v for k, v in start.items() if k != "NumMedia"}
+    folded["MessageSid"] += "NumMedia0"
+    assert RequestValidator(SANDBOX_AUTH_TOKEN).validate(url, folded, signature)
+    answer = post_with_signature(server, INBOUND, folded, signature)
+    assert (answer.status_code, error_of(answer)) == (400, "invalid_field")
+    assert "MessageSid" in answer.json()["error"]
+
+    no_sid = {k: v for k, v in start.items() if k != "MessageSid"}
+    no_sid["FromCity"] = "MessageSid" + start["MessageSid"]
+    assert RequestValidator(SANDBOX_AUTH_TOKEN).validate(url, no_sid, signature)
+    answer = post_with_signature(server, INBOUND, no_sid, signature)
+    assert answer.status_code == 200
+    record = consent_record(tenant)
+    assert (record["optedOut"], record["optOutSource"]) == (True, "keyword")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("MessageSid", "SM" + "3" * 32 + "NumMedia0", "invalid_field"),
+        ("MessageSid", "SM" + "3" * 31, "invalid_field"),
+        ("MessageSid", "", "missing_field"),
+        ("From", "15557654321", "invalid_field"),
+        ("From", "+15557654321\n", "invalid_field"),
+        ("From", "whatsapp:+15557654321", "invalid_field"),
+        ("From", "", "missing_field"),
+        ("To", "+1 512 555 0123", "invalid_field"),
+        ("OptOutType", "stop", "invalid_field"),
+        ("OptOutType", "STOPSmsMessageSid", "invalid_field"),
+    ],
+)
+def test_an_inbound_field_of_the_wrong_shape_is_400_and_changes_nothing(
+    server: LiveServer, shop: tuple[Tenant, str], field: str, value: str, code: str
+) -> None:
+    """A signed STOP whose sid, numbers or OptOutType are not Twilio's shape is refused."""
+    tenant, number = shop
+    params = twilio_inbound(number, "STOP", "SM" + "3" * 32)
+    params[field] = value
+    if field == "MessageSid" and not value:
+        for legacy in ("SmsSid", "SmsMessageSid"):
+            del params[legacy]
+    with tenant.client() as client:
+        before = snapshot(client)
+        answer = signed_post(server, INBOUND, params)
+        assert (answer.status_code, error_of(answer)) == (400, code)
+        assert field in answer.json()["error"]
+        assert snapshot(client) == before
+
+
+def message_status(server: LiveServer, sid: str) -> tuple[str, int | None]:
+    with server.uow as uow:
+        message = uow.messages.by_provider_sid(sid)
+    assert message is not None
+    return message.status.value, message.error_code
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "code"),
+    [
+        ("MessageStatus", "DELIVERED", "invalid_field"),
+        ("MessageStatus", "deliveredErrorCode", "invalid_field"),
+        ("MessageStatus", "", "missing_field"),
+        ("ErrorCode", "9" * 30, "invalid_field"),
+        ("ErrorCode", "2147483648", "invalid_field"),
+        ("ErrorCode", "-1", "invalid_field"),
+        ("ErrorCode", "\u00b2", "invalid_field"),
+        ("ErrorCode", "\u0663\u0660", "invalid_field"),
+        ("ErrorCode", "30008MessageSid", "invalid_field"),
+        ("MessageSid", "{sid}x", "invalid_field"),
+        ("MessageSid", "{sid}ErrorCode21610", "invalid_field"),
+    ],
+)
+def test_a_status_field_of_the_wrong_shape_is_400_and_changes_nothing(
+    server: LiveServer, shop: tuple[Tenant, str], field: str, value: str, code: str
+) -> None:
+    """An unknown status, an ErrorCode out of range (past int32: PostgreSQL's column) or not
+    an ASCII integer, a sid with more after it: 400, and the message keeps its status."""
+    tenant, _ = shop
+    with tenant.client() as client:
+        sent = post_action(client, "send_review_request", to=CUSTOMER, customerName="Jane")
+        sid = sent.json()["messageSid"]
+        params = {"MessageSid": sid, "MessageStatus": "undelivered", "ErrorCode": "21610"}
+        params[field] = value.format(sid=sid)
+        before = snapshot(client)
+        answer = signed_post(server, STATUS, params)
+        assert (answer.status_code, error_of(answer)) == (400, code)
+        assert snapshot(client) == before
+    assert message_status(server, sid) == ("queued", None)
+
+
+@pytest.mark.parametrize("code", ["2147483648", "9223372036854775808", "9" * 400])
+def test_an_error_code_past_every_columns_range_is_400_on_every_backend(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock, code: str
+) -> None:
+    """Past int32 (PostgreSQL's column) and int64 (SQLite's) a callback answered 500."""
+    verifier = TwilioSignatureVerifier(SANDBOX_AUTH_TOKEN, "http://testserver")
+    services = Services(uow, telephony, clock, Policy(), webhooks=verifier)
+    business = uc.create_business("Aster Grove Fitness", "growth", uow=uow, clock=clock)
+    uc.provision_number(business.id, "+15125550123", uow=uow, telephony=telephony, clock=clock)
+    uc.record_consent(business.id, CUSTOMER, "point_of_sale", uow=uow, clock=clock)
+    sent = uc.send_review_request(
+        business.id, CUSTOMER, "Jane", uow=uow, telephony=telephony, clock=clock
+    )
+    assert sent.message_sid is not None
+    params = {"MessageSid": sent.message_sid, "MessageStatus": "failed", "ErrorCode": code}
+    signature = RequestValidator(SANDBOX_AUTH_TOKEN).compute_signature(
+        "http://testserver" + STATUS, params
+    )
+    status, _, body = handle(
+        "POST",
+        STATUS,
+        "",
+        {"X-Twilio-Signature": signature},
+        urlencode(params).encode(),
+        None,
+        services=services,
+    )
+    assert (status, json.loads(body)["code"]) == (400, "invalid_field")
+    with uow:
+        message = uow.messages.by_provider_sid(sent.message_sid)
+    assert message is not None
+    assert (message.status.value, message.error_code) == ("queued", None)

@@ -90,8 +90,10 @@ def test_review_request_status_and_stop_over_twilio(
         ],
     )
     assert verifier.verify(INBOUND_PATH, params, signature)
-    to, from_, body, message_sid = inbound_from_form(params)
-    result = uc.handle_inbound_message(to, from_, body, message_sid, uow=uow, clock=clock)
+    stop = inbound_from_form(params)
+    result = uc.handle_inbound_message(
+        stop.to, stop.from_, stop.body, stop.message_sid, uow=uow, clock=clock
+    )
     assert "unsubscribed" in twiml_reply(result.reply)
     consent = uc.get_consent(shop.id, CUSTOMER, uow=uow)
     assert consent is not None

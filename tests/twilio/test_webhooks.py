@@ -16,12 +16,14 @@ import pytest
 from neariq_sms.adapters.twilio import (
     INBOUND_PATH,
     STATUS_PATH,
+    InboundWebhook,
     TwilioSignatureVerifier,
     inbound_from_form,
     parse_form,
     status_from_form,
     twiml_reply,
 )
+from neariq_sms.domain import InvalidField, Keyword, MissingField
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 PUBLIC_URL = "https://sms.example.com"
@@ -197,32 +199,215 @@ def test_parse_form_rejects_a_malformed_body(body: bytes) -> None:
         parse_form(body)
 
 
+SID = "SM" + "a" * 32
+STATUS_FORM = [
+    ("SmsSid", SID),
+    ("SmsStatus", "undelivered"),
+    ("MessageStatus", "undelivered"),
+    ("To", "+15557654321"),
+    ("MessageSid", SID),
+    ("AccountSid", "AC" + "1" * 32),
+    ("From", "+15125550123"),
+    ("ApiVersion", "2010-04-01"),
+    ("ErrorCode", "30003"),
+]
+
+
+def replaced(form: Sequence[tuple[str, str]], **fields: str | None) -> list[tuple[str, str]]:
+    """``form`` with some fields given another value (``None``: dropped), order kept."""
+    names = {name for name, _ in form}
+    changed = [(k, fields.get(k, v)) for k, v in form]
+    changed += [(k, v) for k, v in fields.items() if k not in names]
+    return [(k, v) for k, v in changed if v is not None]
+
+
 def test_inbound_from_form_reads_twilios_fields() -> None:
-    """To, From, Body and MessageSid; the deprecated SmsSid stands in for MessageSid."""
-    assert inbound_from_form(INBOUND_FORM) == (
-        "+15125550123",
-        "+15557654321",
-        "Stop.",
-        "SM" + "a" * 32,
+    """To, From, Body and MessageSid; no OptOutType without Advanced Opt-Out."""
+    assert inbound_from_form(INBOUND_FORM) == InboundWebhook(
+        to="+15125550123", from_="+15557654321", body="Stop.", message_sid=SID, opt_out_type=None
     )
-    assert inbound_from_form([("SmsSid", "SM1")]) == ("", "", "", "SM1")
-    assert inbound_from_form([]) == ("", "", "", None)
+
+
+def test_the_deprecated_sid_fields_stand_in_for_message_sid() -> None:
+    """SmsMessageSid, then SmsSid, when MessageSid is absent; a missing Body reads as empty."""
+    form = replaced(INBOUND_FORM, MessageSid=None, Body=None)
+    assert inbound_from_form(form).message_sid == SID
+    assert inbound_from_form(form).body == ""
+    only_sms_sid = replaced(form, SmsMessageSid=None)
+    assert inbound_from_form(only_sms_sid).message_sid == SID
+
+
+@pytest.mark.parametrize(
+    ("value", "keyword"),
+    [("STOP", Keyword.OPT_OUT), ("START", Keyword.OPT_IN), ("HELP", Keyword.HELP), ("", None)],
+)
+def test_opt_out_type_is_twilios_own_classification(value: str, keyword: Keyword | None) -> None:
+    """Advanced Opt-Out adds OptOutType=STOP|START|HELP; a blank one reads as absent."""
+    form = replaced(INBOUND_FORM, Body="ARRET", OptOutType=value)
+    assert inbound_from_form(form).opt_out_type is keyword
+
+
+BAD_SIDS = [
+    "SM" + "a" * 31,
+    "SM" + "a" * 33,
+    "SM" + "g" * 32,
+    "sm" + "a" * 32,
+    "PN" + "a" * 32,
+    "SM" + "\uff11" * 32,
+    SID + "NumMedia0",
+    SID + "\n",
+    " " + SID,
+    "SM1",
+]
+BAD_NUMBERS = [
+    "15557654321",
+    "+1 555 765 4321",
+    "+1-555-765-4321",
+    "+15557654321\n",
+    " +15557654321",
+    "whatsapp:+15557654321",
+    "+",
+    "+05557654321",
+    "+1555765432100000",
+    "+\uff11\uff15\uff15\uff15\uff17\uff16\uff15\uff14\uff13\uff12\uff11",
+    "+15557654321NumMedia0",
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        *[("MessageSid", v) for v in BAD_SIDS],
+        *[("SmsMessageSid", v) for v in BAD_SIDS[:3]],
+        *[("From", v) for v in BAD_NUMBERS],
+        *[("To", v) for v in BAD_NUMBERS[:4]],
+        ("OptOutType", "stop"),
+        ("OptOutType", "STOPALL"),
+        ("OptOutType", "STOP\n"),
+        ("OptOutType", "STOPSmsMessageSid"),
+    ],
+)
+def test_an_inbound_field_of_the_wrong_shape_is_invalid(field: str, value: str) -> None:
+    """The signature does not bind where one field ends: every field acted on is checked."""
+    form = replaced(INBOUND_FORM, **{field: value})
+    if field == "SmsMessageSid":
+        form = replaced(form, MessageSid=None)
+    with pytest.raises(InvalidField) as raised:
+        inbound_from_form(form)
+    assert raised.value.field == field
+
+
+@pytest.mark.parametrize("field", ["MessageSid", "From", "To"])
+def test_a_missing_inbound_field_is_missing(field: str) -> None:
+    """Twilio always sends them: absent or blank is missing_field."""
+    drop: dict[str, str | None] = {field: None}
+    if field == "MessageSid":
+        drop |= {"SmsMessageSid": None, "SmsSid": None}
+    with pytest.raises(MissingField) as raised:
+        inbound_from_form(replaced(INBOUND_FORM, **drop))
+    assert raised.value.field == field
+    with pytest.raises(MissingField):
+        inbound_from_form(replaced(INBOUND_FORM, **{**drop, field: ""}))
+
+
+def test_a_field_acted_on_given_twice_is_invalid() -> None:
+    """Two MessageSid values (or two From, two ErrorCode) cannot both be the message's."""
+    with pytest.raises(InvalidField):
+        inbound_from_form([*INBOUND_FORM, ("MessageSid", "SM" + "b" * 32)])
+    with pytest.raises(InvalidField):
+        inbound_from_form([*INBOUND_FORM, ("From", "+15557654321")])
+    with pytest.raises(InvalidField):
+        status_from_form([*STATUS_FORM, ("ErrorCode", "30003")])
 
 
 def test_status_from_form_reads_sid_status_and_error_code() -> None:
-    """ErrorCode is an int when present and numeric, None otherwise."""
-    failed = [("MessageSid", "SM1"), ("MessageStatus", "undelivered"), ("ErrorCode", "21610")]
-    assert status_from_form(failed) == ("SM1", "undelivered", 21610)
-    delivered = [("MessageSid", "SM1"), ("MessageStatus", "delivered"), ("ErrorCode", "")]
-    assert status_from_form(delivered) == ("SM1", "delivered", None)
-    assert status_from_form([("SmsSid", "SM2"), ("SmsStatus", "sent")]) == ("SM2", "sent", None)
+    """ErrorCode is an int when present, None when absent or blank."""
+    assert status_from_form(STATUS_FORM) == (SID, "undelivered", 30003)
+    delivered = replaced(STATUS_FORM, MessageStatus="delivered", ErrorCode="")
+    assert status_from_form(delivered) == (SID, "delivered", None)
+    assert status_from_form(replaced(delivered, ErrorCode=None)) == (SID, "delivered", None)
+    legacy = [("SmsSid", SID), ("SmsStatus", "sent")]
+    assert status_from_form(legacy) == (SID, "sent", None)
 
 
-@pytest.mark.parametrize("raw", ["\u00b2", "\u0663\u0660", "\uff12\uff11\uff16\uff11\uff10", "-1"])
-def test_an_error_code_of_non_ascii_digits_reads_as_none(raw: str) -> None:
-    """str.isdigit() accepts "²", "٣٠" and full-width digits; int() refuses some: None, no crash."""
-    form = [("MessageSid", "SM1"), ("MessageStatus", "failed"), ("ErrorCode", raw)]
-    assert status_from_form(form) == ("SM1", "failed", None)
+@pytest.mark.parametrize(
+    "status",
+    [
+        "accepted",
+        "scheduled",
+        "canceled",
+        "queued",
+        "sending",
+        "sent",
+        "failed",
+        "delivered",
+        "undelivered",
+        "receiving",
+        "received",
+        "read",
+        "partially_delivered",
+    ],
+)
+def test_every_status_twilio_sends_is_accepted(status: str) -> None:
+    """Twilio's whole MessageStatus set reads (the use case ignores the ones it does not track)."""
+    assert status_from_form(replaced(STATUS_FORM, MessageStatus=status))[1] == status
+
+
+@pytest.mark.parametrize("code", ["0", "21610", "30008", "063016", "999999"])
+def test_an_error_code_in_range_reads_as_its_integer(code: str) -> None:
+    """Twilio's codes have at most six digits."""
+    assert status_from_form(replaced(STATUS_FORM, ErrorCode=code))[2] == int(code)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        *[("MessageSid", v) for v in BAD_SIDS],
+        ("MessageStatus", "DELIVERED"),
+        ("MessageStatus", "delivered\n"),
+        ("MessageStatus", "bogus"),
+        ("MessageStatus", "deliveredTo+15557654321"),
+        ("MessageStatus", "submitting"),
+        ("ErrorCode", "9" * 20),
+        ("ErrorCode", "2147483648"),
+        ("ErrorCode", "1000000"),
+        ("ErrorCode", "-1"),
+        ("ErrorCode", "+30003"),
+        ("ErrorCode", " 30003"),
+        ("ErrorCode", "30003\n"),
+        ("ErrorCode", "1e3"),
+        ("ErrorCode", "3_0003"),
+        ("ErrorCode", "\u00b2"),
+        ("ErrorCode", "\u0663\u0660"),
+        ("ErrorCode", "\uff12\uff11\uff16\uff11\uff10"),
+        ("ErrorCode", "30003From+15125550123"),
+    ],
+)
+def test_a_status_field_of_the_wrong_shape_is_invalid(field: str, value: str) -> None:
+    """An unknown status, a sid that is not Twilio's, an ErrorCode out of range: invalid_field."""
+    with pytest.raises(InvalidField) as raised:
+        status_from_form(replaced(STATUS_FORM, **{field: value}))
+    assert raised.value.field == field
+
+
+@pytest.mark.parametrize("field", ["MessageSid", "MessageStatus"])
+def test_a_missing_status_field_is_missing(field: str) -> None:
+    """No sid or no status: nothing to apply."""
+    legacy = {"MessageSid": "SmsSid", "MessageStatus": "SmsStatus"}[field]
+    with pytest.raises(MissingField) as raised:
+        status_from_form(replaced(STATUS_FORM, **{field: None, legacy: None}))
+    assert raised.value.field == field
+
+
+def test_the_malleability_attack_moves_characters_without_breaking_the_signature(
+    verifier: TwilioSignatureVerifier,
+) -> None:
+    """Folding NumMedia into MessageSid keeps the signature valid; the sid's shape refuses it."""
+    folded = [(k, v + "NumMedia0" if k == "MessageSid" else v) for k, v in INBOUND_FORM]
+    folded = [(k, v) for k, v in folded if k != "NumMedia"]
+    assert verifier.verify(INBOUND_PATH, folded, signed(INBOUND_FORM))
+    with pytest.raises(InvalidField):
+        inbound_from_form(folded)
 
 
 def test_the_webhook_helpers_import_without_the_twilio_sdk() -> None:

@@ -350,10 +350,16 @@ def _verified_form(req: _Request, s: Services) -> list[tuple[str, str]]:
 
 
 def _inbound_webhook(req: _Request, s: Services) -> Response:
-    params = _verified_form(req, s)
-    to, from_, text, sid = inbound_from_form(params)
+    # Shapes are checked only once the signature verified: 403 before 400.
+    webhook = inbound_from_form(_verified_form(req, s))
     result = uc.handle_inbound_message(
-        to, from_, text, sid, uow=s.uow, clock=s.clock, policy=s.policy
+        webhook.to,
+        webhook.from_,
+        webhook.body,
+        webhook.message_sid,
+        uow=s.uow,
+        clock=s.clock,
+        policy=s.policy,
     )
     return Response(
         200,

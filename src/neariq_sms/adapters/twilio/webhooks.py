@@ -12,8 +12,14 @@ import the paths and the form helpers without the ``twilio`` extra installed.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from urllib.parse import parse_qsl
+
+import attrs
+
+from neariq_sms.domain.errors import InvalidField, MissingField
+from neariq_sms.domain.keywords import Keyword
 
 INBOUND_PATH = "/api/sms/webhooks/twilio/inbound"
 STATUS_PATH = "/api/sms/webhooks/twilio/status"
@@ -101,42 +107,137 @@ class TwilioSignatureVerifier:
         )
 
 
-def _first(params: Params, *names: str) -> str | None:
+#: Twilio's message sids: ``SM`` (SMS) or ``MM`` (MMS) and 32 hex digits, 34 characters
+#: (the ``sid`` pattern of Twilio's OpenAPI description). ``[0-9]``, not ``\d``, which
+#: matches other scripts' digits too; ``fullmatch``, since ``$`` also matches before a newline.
+_MESSAGE_SID = re.compile(r"(?:SM|MM)[0-9a-fA-F]{32}")
+#: E.164 exactly as Twilio writes it: ``+``, a non-zero digit, at most 15 digits in all.
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+#: Twilio's codes have five digits (a few six); the bound keeps them inside every
+#: storage column (int32 on PostgreSQL).
+_ERROR_CODE = re.compile(r"[0-9]{1,6}")
+#: Every ``MessageStatus`` Twilio's Message resource defines.
+TWILIO_MESSAGE_STATUSES = frozenset(
+    {
+        "accepted",
+        "scheduled",
+        "canceled",
+        "queued",
+        "sending",
+        "sent",
+        "failed",
+        "delivered",
+        "undelivered",
+        "receiving",
+        "received",
+        "read",
+        "partially_delivered",
+    }
+)
+#: Advanced Opt-Out's classification of an inbound message.
+_OPT_OUT_TYPES = {"STOP": Keyword.OPT_OUT, "START": Keyword.OPT_IN, "HELP": Keyword.HELP}
+_SID_FIELDS = ("MessageSid", "SmsMessageSid", "SmsSid")
+
+
+def _field(params: Params, name: str) -> str | None:
+    """The one value of ``name``, ``None`` when absent; a field acted on comes once."""
+    values = [value for key, value in params if key == name]
+    if len(values) > 1:
+        raise InvalidField(name, "must be given once")
+    return values[0] if values else None
+
+
+def _first_present(params: Params, names: Sequence[str]) -> tuple[str, str] | None:
+    """The first of ``names`` (newest first, deprecated duplicates after) with a value."""
     for name in names:
-        for key, value in params:
-            if key == name:
-                return value
+        value = _field(params, name)
+        if value:
+            return name, value
     return None
 
 
-def inbound_from_form(params: Params) -> tuple[str, str, str, str | None]:
-    """``(to, from_, body, message_sid)`` of an inbound-message webhook.
+def _message_sid(params: Params, names: Sequence[str]) -> str:
+    found = _first_present(params, names)
+    if found is None:
+        raise MissingField(names[0])
+    name, sid = found
+    if not _MESSAGE_SID.fullmatch(sid):
+        raise InvalidField(name, "must be a Twilio message sid (SM or MM and 32 hex digits)")
+    return sid
 
-    Missing fields come back empty; ``handle_inbound_message`` ignores a
-    message whose numbers do not parse. Keywords are read from ``Body``:
-    ``OptOutType`` only arrives with Advanced Opt-Out.
+
+def _e164(params: Params, name: str) -> str:
+    value = _field(params, name)
+    if not value:
+        raise MissingField(name)
+    if not _E164.fullmatch(value):
+        raise InvalidField(name, "must be an E.164 number (+ and up to 15 digits)")
+    return value
+
+
+@attrs.frozen
+class InboundWebhook:
+    """The fields of an inbound-message webhook the library acts on, shapes checked.
+
+    ``opt_out_type`` is Twilio's own classification (``OptOutType``, sent only
+    with Advanced Opt-Out on a Messaging Service), ``None`` without it.
     """
-    return (
-        _first(params, "To") or "",
-        _first(params, "From") or "",
-        _first(params, "Body") or "",
-        _first(params, "MessageSid", "SmsMessageSid", "SmsSid") or None,
-    )
+
+    to: str
+    from_: str
+    body: str
+    message_sid: str
+    opt_out_type: Keyword | None = None
+
+
+def inbound_from_form(params: Params) -> InboundWebhook:
+    """The inbound-message webhook's fields, each checked for the shape Twilio sends.
+
+    Twilio's signature runs every name and value together with no separator,
+    so characters can be moved from one parameter into its neighbour without
+    breaking it (``NumMedia`` folded into ``MessageSid`` makes a "new" sid):
+    the sid, both numbers and ``OptOutType`` must be exactly what Twilio
+    sends, each given once. ``MessageSid`` falls back to its deprecated
+    duplicates ``SmsMessageSid`` and ``SmsSid``; a missing ``Body`` reads as
+    empty (a message with media only). Other parameters are not read.
+
+    Raises:
+        MissingField: no sid, no ``From`` or no ``To``.
+        InvalidField: a field of the wrong shape, or given twice.
+    """
+    message_sid = _message_sid(params, _SID_FIELDS)
+    from_ = _e164(params, "From")
+    to = _e164(params, "To")
+    raw_type = _field(params, "OptOutType")
+    opt_out_type = _OPT_OUT_TYPES.get(raw_type) if raw_type else None
+    if raw_type and opt_out_type is None:
+        raise InvalidField("OptOutType", "must be STOP, START or HELP")
+    return InboundWebhook(to, from_, _field(params, "Body") or "", message_sid, opt_out_type)
 
 
 def status_from_form(params: Params) -> tuple[str, str, int | None]:
-    """``(message_sid, message_status, error_code)`` of a status callback.
+    """``(message_sid, message_status, error_code)`` of a status callback, shapes checked.
 
-    ``ErrorCode`` only comes with ``failed`` and ``undelivered``; anything
-    that is not a number reads as ``None``.
+    The sid as for :func:`inbound_from_form`; ``MessageStatus`` (or the
+    deprecated ``SmsStatus``) one of Twilio's statuses, as Twilio writes them;
+    ``ErrorCode``, which only comes with ``failed`` and ``undelivered``, an
+    ASCII integer of at most six digits (absent or blank: ``None``).
+
+    Raises:
+        MissingField: no sid or no status.
+        InvalidField: a field of the wrong shape, or given twice.
     """
-    raw_code = (_first(params, "ErrorCode") or "").strip()
-    return (
-        _first(params, "MessageSid", "SmsSid") or "",
-        _first(params, "MessageStatus", "SmsStatus") or "",
-        # isascii(): str.isdigit() accepts digits such as "²" that int() refuses.
-        int(raw_code) if raw_code.isascii() and raw_code.isdigit() else None,
-    )
+    sid = _message_sid(params, _SID_FIELDS)
+    found = _first_present(params, ("MessageStatus", "SmsStatus"))
+    if found is None:
+        raise MissingField("MessageStatus")
+    name, status = found
+    if status not in TWILIO_MESSAGE_STATUSES:
+        raise InvalidField(name, "must be one of Twilio's message statuses")
+    raw_code = _field(params, "ErrorCode")
+    if raw_code and not _ERROR_CODE.fullmatch(raw_code):
+        raise InvalidField("ErrorCode", "must be an integer of at most six digits")
+    return sid, status, int(raw_code) if raw_code else None
 
 
 def twiml_reply(text: str | None) -> str:
@@ -153,6 +254,8 @@ __all__ = [
     "INBOUND_PATH",
     "SIGNATURE_HEADER",
     "STATUS_PATH",
+    "TWILIO_MESSAGE_STATUSES",
+    "InboundWebhook",
     "TwilioSignatureVerifier",
     "inbound_from_form",
     "parse_form",
