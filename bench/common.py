@@ -84,7 +84,9 @@ class NoopTelephony:
     def release(self, provider_sid: str) -> None:
         return None
 
-    def send(self, *, from_: PhoneNumber, to: PhoneNumber, body: str) -> SentMessage:
+    def send(
+        self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
+    ) -> SentMessage:
         return SentMessage(provider_sid=self.next_sid(), status=MessageStatus.QUEUED)
 
 

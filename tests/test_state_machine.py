@@ -95,10 +95,12 @@ class WatchedTelephony(SimulatedTelephony):
         self.opted_out_at_send: list[tuple[PhoneNumber, PhoneNumber]] = []
         self.returned_sids: dict[str, tuple[PhoneNumber, PhoneNumber]] = {}
 
-    def send(self, *, from_: PhoneNumber, to: PhoneNumber, body: str) -> SentMessage:
+    def send(
+        self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
+    ) -> SentMessage:
         count = len(self.sent)
         try:
-            answer = super().send(from_=from_, to=to, body=body)
+            answer = super().send(from_=from_, to=to, body=body, message_id=message_id)
         except RecipientOptedOut:
             self.opted_out_at_send.append((from_, to))
             raise

@@ -48,10 +48,12 @@ class StoppingTelephony:
     def configured(self) -> bool:
         return self.inner.configured
 
-    def send(self, *, from_: PhoneNumber, to: PhoneNumber, body: str) -> SentMessage:
+    def send(
+        self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
+    ) -> SentMessage:
         if self.point == "before":
             _stop_here()
-        sent = self.inner.send(from_=from_, to=to, body=body)
+        sent = self.inner.send(from_=from_, to=to, body=body, message_id=message_id)
         _stop_here()
         return sent
 

@@ -115,7 +115,9 @@ class GuardedTelephony(SimulatedTelephony):
         self.storage = storage
         self.sent_to_opted_out: list[tuple[PhoneNumber, PhoneNumber]] = []
 
-    def send(self, *, from_: PhoneNumber, to: PhoneNumber, body: str) -> SentMessage:
+    def send(
+        self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
+    ) -> SentMessage:
         with self.storage:
             number = next(
                 (
@@ -128,7 +130,7 @@ class GuardedTelephony(SimulatedTelephony):
             consent = None if number is None else self.storage.consents.get(number.business_id, to)
         if consent is not None and consent.opted_out:
             self.sent_to_opted_out.append((from_, to))
-        return super().send(from_=from_, to=to, body=body)
+        return super().send(from_=from_, to=to, body=body, message_id=message_id)
 
 
 @attrs.frozen

@@ -68,7 +68,9 @@ class FileTelephony:
     def release(self, provider_sid: str) -> None:
         self._record(f"release {provider_sid}")
 
-    def send(self, *, from_: PhoneNumber, to: PhoneNumber, body: str) -> SentMessage:
+    def send(
+        self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
+    ) -> SentMessage:
         self._record(f"send {to.e164}")
         return SentMessage(f"SM{uuid.uuid4().hex}", MessageStatus.QUEUED)
 

@@ -148,6 +148,11 @@ class FakeTwilio:
         self.landlines: set[str] = set()
         #: Numbers offered without the SMS capability.
         self.voice_only: set[str] = set()
+        #: Posts one status callback (its URL, its form) for each of ``callback_statuses``
+        #: once a send is accepted and before its answer leaves: the callback beats the answer.
+        self.deliver_callback: Callable[[str, list[tuple[str, str]]], None] | None = None
+        #: (MessageStatus, ErrorCode or None) of the callbacks ``deliver_callback`` posts.
+        self.callback_statuses: list[tuple[str, int | None]] = [("sent", None)]
         self._injections: dict[str, deque[Injection]] = {}
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -239,6 +244,25 @@ class FakeTwilio:
             if kind == "slow":
                 return Injection(delay=self.random_faults_slow)
             return Injection(status=int(kind), retry_after="0" if kind == "429" else None)
+
+    def _callbacks_before_answer(self, message: dict[str, Any]) -> None:
+        url, deliver = message.get("status_callback"), self.deliver_callback
+        if not url or deliver is None:
+            return
+        for status, error_code in self.callback_statuses:
+            params = [
+                ("AccountSid", self.account_sid),
+                ("ApiVersion", "2010-04-01"),
+                ("From", message["from"]),
+                ("MessageSid", message["sid"]),
+                ("MessageStatus", status),
+                ("SmsSid", message["sid"]),
+                ("SmsStatus", status),
+                ("To", message["to"]),
+            ]
+            if error_code is not None:
+                params.append(("ErrorCode", str(error_code)))
+            deliver(url, params)
 
     def _hold(self, seconds: float) -> None:
         self._stopping.wait(seconds)
@@ -514,6 +538,8 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             with fake.lock:
                 status, payload = self._act(operation, match, query, dict(form), url.path)
+            if operation == "send" and payload is not None:
+                fake._callbacks_before_answer(payload)
             if injection is not None:
                 injection.acted.set()
                 fake._hold(injection.delay)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import logging
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 
 from neariq_sms import usecases as uc
+from neariq_sms.adapters.http import Response, handle
 from neariq_sms.adapters.memory import InMemoryUnitOfWork, ManualClock
 from neariq_sms.adapters.twilio import (
     INBOUND_PATH,
+    STATUS_MESSAGE_PARAM,
     STATUS_PATH,
     TwilioSignatureVerifier,
     TwilioTelephony,
@@ -19,7 +22,8 @@ from neariq_sms.adapters.twilio import (
     status_from_form,
     twiml_reply,
 )
-from neariq_sms.domain import Business
+from neariq_sms.config import Services
+from neariq_sms.domain import Business, Policy
 from neariq_sms.domain.errors import (
     ProviderError,
     RecipientOptedOut,
@@ -66,7 +70,9 @@ def test_review_request_status_and_stop_over_twilio(
     sent = uc.send_review_request(shop.id, CUSTOMER, "Jane", uow=uow, telephony=twilio, clock=clock)
     assert sent.status is MessageStatus.QUEUED
     assert fake.messages[0]["sid"] == sent.message_sid
-    assert fake.messages[0]["status_callback"] == PUBLIC_URL + STATUS_PATH
+    assert fake.messages[0]["status_callback"] == (
+        f"{PUBLIC_URL}{STATUS_PATH}?{STATUS_MESSAGE_PARAM}={sent.message_id}"
+    )
 
     params, signature = webhook(
         fake,
@@ -185,3 +191,82 @@ def test_the_auth_token_never_appears_in_logs_reprs_or_errors(
     ]
     for secret in (fake.auth_token, wrong_token):
         assert not [text for text in shown if secret in text]
+
+
+def _contract_over(
+    fake: FakeTwilio, clock: ManualClock
+) -> tuple[Services, TwilioTelephony, list[Response]]:
+    """The HTTP contract over Twilio-over-loopback, memory storage and signed webhooks,
+    and the answers to the status callbacks the fake posts to it."""
+    twilio = TwilioTelephony(fake.client(), public_url=PUBLIC_URL, timeout=5.0, retry=FAST_RETRY)
+    services = Services(
+        uow=InMemoryUnitOfWork(),
+        telephony=twilio,
+        clock=clock,
+        policy=Policy(quiet_hours=None),
+        webhooks=TwilioSignatureVerifier(fake.auth_token, PUBLIC_URL),
+    )
+    answers: list[Response] = []
+
+    def deliver(url: str, params: list[tuple[str, str]]) -> None:
+        """Twilio posting to the StatusCallback it was given, signed over that very URL."""
+        assert url.startswith(PUBLIC_URL)
+        parts = urlsplit(url)
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": twilio_signature(fake.auth_token, url, params),
+        }
+        body = urlencode(params).encode()
+        answers.append(
+            handle("POST", parts.path, parts.query, headers, body, None, services=services)
+        )
+
+    fake.deliver_callback = deliver
+    return services, twilio, answers
+
+
+def _send_over_http(services: Services, business_id: str, key: str) -> Response:
+    body = json.dumps({"action": "send_review_request", "to": CUSTOMER, "customerName": "Jane"})
+    headers = {"Content-Type": "application/json", "Idempotency-Key": key}
+    return handle("POST", "/api/sms", "", headers, body.encode(), business_id, services=services)
+
+
+@pytest.mark.parametrize(
+    ("callbacks", "final", "error_code"),
+    [
+        ([("sent", None), ("delivered", None)], MessageStatus.DELIVERED, None),
+        ([("undelivered", 30003)], MessageStatus.UNDELIVERED, 30003),
+        ([("failed", 21610)], MessageStatus.FAILED, 21610),
+    ],
+)
+def test_a_status_callback_that_beats_the_send_answer_is_applied_not_dropped(
+    fake: FakeTwilio,
+    clock: ManualClock,
+    callbacks: list[tuple[str, int | None]],
+    final: MessageStatus,
+    error_code: int | None,
+) -> None:
+    """Twilio posts signed callbacks before it answers the send (step 3 not yet stored):
+    each is applied through the HTTP contract, the send's late answer moves nothing back,
+    and an asynchronous 21610 records the opt-out."""
+    services, twilio, answers = _contract_over(fake, clock)
+    fake.callback_statuses = callbacks
+    shop, _ = open_shop(services.uow, twilio, clock)  # type: ignore[arg-type]
+
+    sent = _send_over_http(services, shop.id, "visit-1")
+
+    assert sent.status == 200, sent.body
+    assert sent.json()["status"] == "queued"  # what Twilio's answer said
+    assert [(a.status, a.json()) for a in answers] == [(200, {"ok": True})] * len(callbacks)
+    with services.uow:
+        [message] = services.uow.messages.for_business(shop.id)
+    assert message.status is final
+    assert message.provider_sid == sent.json()["messageSid"]
+    assert message.error_code == error_code
+    consent = uc.get_consent(shop.id, CUSTOMER, uow=services.uow)
+    assert consent is not None
+    assert consent.opted_out is (error_code == 21610)
+    if error_code == 21610:
+        assert consent.opt_out_source == "provider"
+        refused = _send_over_http(services, shop.id, "visit-2")
+        assert (refused.status, refused.json()["code"]) == (400, "recipient_opted_out")

@@ -8,12 +8,13 @@ from hypothesis import strategies as st
 
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.memory import ManualClock, SimulatedTelephony
-from neariq_sms.domain import MessageStatus
+from neariq_sms.domain import MessageStatus, PhoneNumber
+from neariq_sms.domain.messages import SentMessage
 from neariq_sms.ports import UnitOfWork
 from tests.backends import UowFactory
 from tests.conftest import NOON_IN_AUSTIN
 from tests.strategies import provider_statuses
-from tests.usecases.support import ready_business, snapshot
+from tests.usecases.support import CUSTOMER, ready_business, snapshot
 
 
 def sent_message(uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock) -> str:
@@ -70,3 +71,66 @@ def test_the_status_only_ever_moves_forward(uow_factory: UowFactory, statuses: l
         assert moved == (new_rank > rank)
         rank = new_rank
     assert rank == max([MessageStatus.QUEUED.rank, *(MessageStatus(s).rank for s in statuses)])
+
+
+class CallbackFirst(SimulatedTelephony):
+    """A provider whose status callback reaches us before its answer to the send does."""
+
+    def __init__(self, uow: UnitOfWork, clock: ManualClock, status: str, code: int | None) -> None:
+        super().__init__()
+        self.uow, self.clock, self.status, self.code = uow, clock, status, code
+        self.moved: list[bool] = []
+
+    def send(
+        self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
+    ) -> SentMessage:
+        sent = super().send(from_=from_, to=to, body=body, message_id=message_id)
+        moved = uc.handle_status_callback(
+            sent.provider_sid,
+            self.status,
+            self.code,
+            message_id=message_id,
+            uow=self.uow,
+            clock=self.clock,
+        )
+        self.moved.append(moved)
+        return sent
+
+
+@pytest.mark.parametrize(
+    ("status", "code"), [("delivered", None), ("undelivered", 30003), ("failed", 21610)]
+)
+def test_a_callback_before_the_sid_is_stored_finds_its_message_by_id(
+    uow: UnitOfWork, clock: ManualClock, status: str, code: int | None
+) -> None:
+    """The callback lands while the message is still submitting: it is applied and records
+    the sid; step 3 then leaves the later status alone; 21610 records the opt-out."""
+    telephony = CallbackFirst(uow, clock, status, code)
+    business = ready_business(uow, telephony, clock)
+
+    result = uc.send_review_request(
+        business.id, CUSTOMER, "Jane", uow=uow, telephony=telephony, clock=clock
+    )
+
+    assert telephony.moved == [True]
+    with uow:
+        message = uow.messages.get(result.message_id)
+        consent = uow.consents.get(business.id, PhoneNumber(CUSTOMER))
+    assert message is not None
+    assert (message.status, message.provider_sid, message.error_code) == (
+        MessageStatus(status),
+        result.message_sid,
+        code,
+    )
+    assert consent is not None
+    assert consent.opted_out is (code == 21610)
+    assert status_of(uow, result.message_sid or "") is MessageStatus(status)
+
+
+def test_a_callback_with_an_unknown_message_id_falls_back_to_the_sid(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """A callback URL from before ids were carried, or a stale id: the sid still finds it."""
+    sid = sent_message(uow, telephony, clock)
+    assert uc.handle_status_callback(sid, "sent", message_id="f" * 32, uow=uow, clock=clock)
+    assert status_of(uow, sid) is MessageStatus.SENT

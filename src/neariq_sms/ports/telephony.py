@@ -51,8 +51,14 @@ class TelephonyProvider(Protocol):
         """Release a bought number. Releasing one already gone succeeds (idempotent)."""
         ...
 
-    def send(self, *, from_: PhoneNumber, to: PhoneNumber, body: str) -> SentMessage:
+    def send(
+        self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
+    ) -> SentMessage:
         """Submit one SMS; the answer carries the provider's sid and first status.
+
+        ``message_id`` is our id of the message: the status callback carries
+        it (in its URL), so that a callback finds its message even when it
+        arrives before the sid this answer carries has been stored.
 
         Not idempotent: never retried blindly. Raises ``RecipientOptedOut``
         (Twilio 21610), ``InvalidPhone`` (not a reachable mobile number) or

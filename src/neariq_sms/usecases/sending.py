@@ -228,7 +228,9 @@ def _submit(
 ) -> OutboundMessage:
     """Steps two and three of a send, for a message already ``submitting``."""
     try:
-        sent = telephony.send(from_=message.from_, to=message.to, body=message.body)
+        sent = telephony.send(
+            from_=message.from_, to=message.to, body=message.body, message_id=message.id
+        )
     except ProviderError as exc:
         if exc.ambiguous:
             log.warning(
@@ -345,30 +347,54 @@ def handle_status_callback(
     status: str,
     error_code: int | None = None,
     *,
+    message_id: str | None = None,
     uow: UnitOfWork,
     clock: Clock,
 ) -> bool:
     """Apply a provider delivery-status callback; True when the status moved.
 
+    The message is found by ``message_id`` (our id, which the callback URL
+    carries), else by the provider sid (callback URLs given before ids were
+    carried). A callback may arrive before the send's own answer stored the
+    sid: it is applied all the same and records the sid, and the send's late
+    answer then moves nothing back.
+
     Forward only: callbacks arrive out of order and a late ``sent`` never
-    overwrites ``delivered``. Unknown sids and untracked statuses are ignored.
-    Error 21610 (the recipient unsubscribed at the carrier) records an
-    opt-out with source ``provider``. Idempotent.
+    overwrites ``delivered``. Unknown messages and untracked statuses are
+    ignored. Error 21610 (the recipient unsubscribed at the carrier) records
+    an opt-out with source ``provider``. Idempotent.
     """
     new = MessageStatus.from_provider(status)
     now = clock.now()
     with uow:
-        message = uow.messages.by_provider_sid(provider_sid)
+        message = uow.messages.get(message_id) if message_id else None
         if message is None:
-            log.info("status callback for an unknown message sid=%s", provider_sid)
+            message = uow.messages.by_provider_sid(provider_sid)
+        if message is None:
+            log.info(
+                "status callback for an unknown message id=%s sid=%s", message_id, provider_sid
+            )
             return False
+        if message.provider_sid not in (None, provider_sid):
+            log.warning(
+                "status callback sid differs from the stored one message=%s stored=%s got=%s",
+                message.id,
+                message.provider_sid,
+                provider_sid,
+            )
+        if error_code == OPTED_OUT_ERROR:
+            # The consent row before the message row: the one lock order (see ports.storage).
+            store_opt_out(uow, message.business_id, message.to, source="provider", now=now)
         moved = None
         if new is not None:
             moved = uow.messages.transition(
-                message.id, allowed_from=new.earlier(), to=new, now=now, error_code=error_code
+                message.id,
+                allowed_from=new.earlier(),
+                to=new,
+                now=now,
+                error_code=error_code,
+                provider_sid=provider_sid if message.provider_sid is None else None,
             )
-        if error_code == OPTED_OUT_ERROR:
-            store_opt_out(uow, message.business_id, message.to, source="provider", now=now)
         uow.commit()
     return moved is not None
 

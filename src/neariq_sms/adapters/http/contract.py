@@ -45,6 +45,7 @@ from neariq_sms.adapters.http.serialise import (
 from neariq_sms.adapters.twilio.webhooks import (
     INBOUND_PATH,
     SIGNATURE_HEADER,
+    STATUS_MESSAGE_PARAM,
     STATUS_PATH,
     inbound_from_form,
     parse_form,
@@ -371,7 +372,11 @@ def _inbound_webhook(req: _Request, s: Services) -> Response:
 def _status_webhook(req: _Request, s: Services) -> Response:
     params = _verified_form(req, s)
     sid, status, error_code = status_from_form(params)
-    uc.handle_status_callback(sid, status, error_code, uow=s.uow, clock=s.clock)
+    # Our message id rides in the callback URL's query, which the signature covers.
+    message_id = dict(parse_qsl(req.query, keep_blank_values=True)).get(STATUS_MESSAGE_PARAM)
+    uc.handle_status_callback(
+        sid, status, error_code, message_id=message_id or None, uow=s.uow, clock=s.clock
+    )
     return json_response(200, {"ok": True})
 
 

@@ -66,6 +66,8 @@ class SentSms:
     to: PhoneNumber
     body: str
     sent_at: datetime | None = None
+    #: Our id of the message, which a real provider's status callback would carry.
+    message_id: str | None = None
 
 
 @attrs.frozen
@@ -165,7 +167,9 @@ class SimulatedTelephony:
         if failure is not None:
             raise failure.error
 
-    def send(self, *, from_: PhoneNumber, to: PhoneNumber, body: str) -> SentMessage:
+    def send(
+        self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
+    ) -> SentMessage:
         with self._lock:
             failure = self._begin("send")
             if from_ not in self.owned.values():
@@ -175,7 +179,7 @@ class SimulatedTelephony:
             if to in self.carrier_opted_out:
                 raise RecipientOptedOut()
             sid = self._sid("SM")
-            self.sent.append(SentSms(sid, from_, to, body, self._now()))
+            self.sent.append(SentSms(sid, from_, to, body, self._now(), message_id))
         if failure is not None:
             raise failure.error
         return SentMessage(provider_sid=sid, status=MessageStatus.QUEUED)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from neariq_sms.adapters.twilio.webhooks import (
     INBOUND_PATH,
     SIGNATURE_HEADER,
+    STATUS_MESSAGE_PARAM,
     STATUS_PATH,
     TWILIO_MESSAGE_STATUSES,
     InboundWebhook,
@@ -41,6 +42,7 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "INBOUND_PATH",
     "SIGNATURE_HEADER",
+    "STATUS_MESSAGE_PARAM",
     "STATUS_PATH",
     "TWILIO_MESSAGE_STATUSES",
     "InboundWebhook",

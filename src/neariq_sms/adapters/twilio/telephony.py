@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, TypeVar
+from urllib.parse import urlencode
 
 import attrs
 import requests
@@ -27,7 +28,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from neariq_sms.adapters.twilio.webhooks import INBOUND_PATH, STATUS_PATH
+from neariq_sms.adapters.twilio.webhooks import INBOUND_PATH, STATUS_MESSAGE_PARAM, STATUS_PATH
 from neariq_sms.domain.business import AvailableNumber, PurchasedNumber
 from neariq_sms.domain.errors import (
     InvalidPhone,
@@ -239,6 +240,13 @@ class TwilioTelephony:
         """Where Twilio reports each sent message's delivery status."""
         return self._public_url + STATUS_PATH if self._public_url else None
 
+    def status_callback_for(self, message_id: str | None) -> str | None:
+        """The status callback of one message: :attr:`status_callback` with our
+        message id in the query string, which Twilio's signature covers."""
+        if self.status_callback is None or message_id is None:
+            return self.status_callback
+        return f"{self.status_callback}?{urlencode({STATUS_MESSAGE_PARAM: message_id})}"
+
     # --- the port ----------------------------------------------------------------
 
     def search_available(self, area_code: str, limit: int) -> Sequence[AvailableNumber]:
@@ -287,9 +295,12 @@ class TwilioTelephony:
         self._with_retries("release", delete)
         log.info("twilio number released sid=%s", provider_sid)
 
-    def send(self, *, from_: PhoneNumber, to: PhoneNumber, body: str) -> SentMessage:
+    def send(
+        self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
+    ) -> SentMessage:
         client = self._require_client()
-        callback = {"status_callback": self.status_callback} if self.status_callback else {}
+        url = self.status_callback_for(message_id)
+        callback = {"status_callback": url} if url else {}
         try:
             message = client.messages.create(to=to.e164, from_=from_.e164, body=body, **callback)
         except _SDK_FAILURES as exc:

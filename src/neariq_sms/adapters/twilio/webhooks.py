@@ -23,6 +23,9 @@ from neariq_sms.domain.keywords import Keyword
 
 INBOUND_PATH = "/api/sms/webhooks/twilio/inbound"
 STATUS_PATH = "/api/sms/webhooks/twilio/status"
+#: The query parameter of a status callback URL that carries our message id: a
+#: callback can arrive before the send's answer (and its sid) has been stored.
+STATUS_MESSAGE_PARAM = "messageId"
 #: The request header that carries the signature (header names compare case-insensitively).
 SIGNATURE_HEADER = "X-Twilio-Signature"
 MAX_FORM_FIELDS = 1000
@@ -253,6 +256,7 @@ def twiml_reply(text: str | None) -> str:
 __all__ = [
     "INBOUND_PATH",
     "SIGNATURE_HEADER",
+    "STATUS_MESSAGE_PARAM",
     "STATUS_PATH",
     "TWILIO_MESSAGE_STATUSES",
     "InboundWebhook",
