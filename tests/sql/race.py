@@ -7,18 +7,22 @@ string: ``ok:<id>`` or the domain error's code.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from threading import Barrier
 from typing import Any
 
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.clock import ManualClock
+from neariq_sms.adapters.http import handle
 from neariq_sms.adapters.sql import SqlUnitOfWork, make_engine
+from neariq_sms.config import Services
 from neariq_sms.domain import AvailableNumber, Plan, Policy, PurchasedNumber, SmsError
+from neariq_sms.domain.errors import RecipientOptedOut
 from neariq_sms.domain.messages import MessageStatus, SentMessage
 from neariq_sms.domain.phone import PhoneNumber
 
@@ -73,6 +77,17 @@ class FileTelephony:
     ) -> SentMessage:
         self._record(f"send {to.e164}")
         return SentMessage(f"SM{uuid.uuid4().hex}", MessageStatus.QUEUED)
+
+
+class OptedOutTelephony(FileTelephony):
+    """A provider at which every recipient has texted STOP: each send is logged and
+    refused with the domain's ``RecipientOptedOut`` (Twilio 21610)."""
+
+    def send(
+        self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
+    ) -> SentMessage:
+        self._record(f"send {to.e164}")
+        raise RecipientOptedOut()
 
 
 _uows: dict[DbSpec, SqlUnitOfWork] = {}
@@ -139,3 +154,35 @@ def provision(spec: DbSpec, barrier: Barrier, log: Path, business_id: str, numbe
             ).number
         )
     )
+
+
+def send_over_http_each_round(
+    spec: DbSpec, barrier: Barrier, log: Path, business_id: str, recipients: Sequence[str]
+) -> list[str]:
+    """One review request per round through the HTTP contract, to that round's recipient,
+    all workers starting each round at once; every answer as ``"<status>:<code>"``."""
+    services = Services(
+        uow=open_uow(spec),
+        telephony=OptedOutTelephony(log),
+        clock=ManualClock(NOON_IN_AUSTIN),
+        policy=Policy(
+            monthly_allowance={Plan.GROWTH: 10_000},
+            review_cooldown=timedelta(0),
+            quiet_hours=None,
+        ),
+    )
+    outcomes = []
+    for to in recipients:
+        body = json.dumps({"action": "send_review_request", "to": to, "customerName": "Jane"})
+        barrier.wait()
+        answer = handle(
+            "POST",
+            "/api/sms",
+            "",
+            {"Content-Type": "application/json"},
+            body.encode(),
+            business_id,
+            services=services,
+        )
+        outcomes.append(f"{answer.status}:{answer.json().get('code', 'ok')}")
+    return outcomes

@@ -22,6 +22,7 @@ from neariq_sms import usecases as uc
 from neariq_sms.adapters.clock import ManualClock
 from neariq_sms.adapters.sql import SqlUnitOfWork
 from neariq_sms.domain.allowance import period_of
+from neariq_sms.domain.messages import MessageStatus
 from neariq_sms.domain.phone import PhoneNumber
 from tests.sql import race
 from tests.sql.backends import postgres_engine, sqlite_engine
@@ -32,6 +33,8 @@ WORKERS = 16
 ATTEMPTS_PER_WORKER = 3
 LIMIT = 10
 CONTENDERS = 8
+#: 20 rounds of 15 concurrent sends: the 300 of the carrier-opt-out race.
+OPTED_OUT_ROUNDS, OPTED_OUT_WORKERS = 20, 15
 TIMEOUT = 120
 NUMBER = "+15125550123"
 
@@ -207,3 +210,46 @@ def test_one_idempotency_key_raced_by_many_workers_calls_the_provider_once(
     assert len(stored) == 1
     assert used == stored[0].segments
     assert flat == [f"ok:{stored[0].id}"] * CONTENDERS
+
+
+def test_racing_sends_to_a_carrier_opted_out_recipient_never_deadlock(
+    processes: tuple[Pool, SyncManager], database: race.DbSpec, tmp_path: Path
+) -> None:
+    """300 sends through the HTTP contract, in rounds of 15 at once to one recipient who
+    opted out at the carrier (no cooldown, so all reach the provider until the opt-out is
+    stored): the refusal path and the sends take the locks in one order, so no deadlock,
+    no 5xx, nothing left submitting, every unit given back."""
+    uow, clock = race.open_uow(database), ManualClock(race.NOON_IN_AUSTIN)
+    business = _business(uow, clock, tmp_path / "setup.log", number=True)
+    recipients = [f"+1555765{r:04d}" for r in range(OPTED_OUT_ROUNDS)]
+    uc.import_consents(business, [{"phone": p} for p in recipients], uow=uow, clock=clock)
+    log = tmp_path / "provider.log"
+
+    outcomes = _race(
+        processes,
+        race.send_over_http_each_round,
+        [(database, log, business, recipients)] * OPTED_OUT_WORKERS,
+    )
+
+    counts = Counter(o for per_worker in outcomes for o in per_worker)
+    with uow:
+        stored = uow.messages.for_business(business)
+        used = uow.allowances.used(business, period_of(race.NOON_IN_AUSTIN))
+        consents = [uow.consents.get(business, PhoneNumber(p)) for p in recipients]
+    sends = race.FileTelephony.calls(log, "send")
+    _report(
+        "sqlite" if database[1] is None else "postgres",
+        "carrier-opted-out",
+        sends=OPTED_OUT_ROUNDS * OPTED_OUT_WORKERS,
+        provider_sends=sends,
+        messages=len(stored),
+        left_submitting=sum(m.status is MessageStatus.SUBMITTING for m in stored),
+        answers=dict(counts),
+    )
+    assert counts == {"400:recipient_opted_out": OPTED_OUT_ROUNDS * OPTED_OUT_WORKERS}
+    assert {m.status for m in stored} == {MessageStatus.FAILED}
+    assert len(stored) == sends >= OPTED_OUT_ROUNDS
+    assert (used, sum(m.units for m in stored)) == (0, 0)
+    assert {(c.opted_out, c.opt_out_source) for c in consents if c is not None} == {
+        (True, "provider")
+    }

@@ -285,6 +285,23 @@ class UnitOfWork(Repositories, Protocol):
     inside the block. One instance may be shared by many threads: each thread
     has its own transaction. A use case may open several blocks in a row (a
     send commits before it calls the provider).
+
+    **Lock order.** A transaction that locks several rows takes them in this
+    order, and every use case keeps it, so that no two transactions wait on
+    each other (PostgreSQL locks rows; SQLite takes the whole database at
+    once and cannot deadlock):
+
+    1. the business row (``businesses.get(..., for_update=True)``);
+    2. consent rows (``consents.get``/``get_many`` with ``for_update``, and
+       every consent write), several in E.164 order;
+    3. message rows (``messages.transition``);
+    4. the allowance row of a month (``allowances.try_consume``/``give_back``).
+
+    A send's first step reads the consent row for update, consumes the
+    allowance and only then inserts its new message, which no other
+    transaction can be holding. A refusal that records an opt-out (Twilio
+    21610) therefore writes the consent row before failing the message and
+    giving its units back.
     """
 
     def __enter__(self) -> Self: ...

@@ -271,9 +271,12 @@ def _fail(
     """The provider refused the message: mark it failed and give its units back."""
     now = clock.now()
     with uow:
-        end_unsent(uow, message, to=MessageStatus.FAILED, now=now, error_code=error_code)
         if opted_out:
+            # The consent row before the message and the allowance: the one lock order
+            # (see ports.storage). The other way round, a concurrent send holding the
+            # consent row and waiting for the allowance deadlocks with this.
             store_opt_out(uow, message.business_id, message.to, source="provider", now=now)
+        end_unsent(uow, message, to=MessageStatus.FAILED, now=now, error_code=error_code)
         uow.commit()
     log.info("review request refused by the provider message=%s code=%s", message.id, error_code)
 
