@@ -112,6 +112,8 @@ _VARIABLES = (
     "NEARIQ_SMS_REVIEW_COOLDOWN_DAYS",
     "NEARIQ_SMS_QUIET_HOURS",
 )
+#: The environment variables :meth:`Settings.from_env` reads (hosts may offer them as settings).
+ENVIRONMENT_VARIABLES = _VARIABLES
 
 
 @attrs.frozen
@@ -224,6 +226,7 @@ def build_services(
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
+    "ENVIRONMENT_VARIABLES",
     "MEMORY_DATABASE_URL",
     "SANDBOX_AUTH_TOKEN",
     "SANDBOX_OPTED_OUT_RECIPIENT",

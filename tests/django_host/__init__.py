@@ -1,0 +1,1 @@
+"""A tiny Django project hosting ``neariq_sms.contrib.django``, run through Django's test client."""
