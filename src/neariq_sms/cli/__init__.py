@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from neariq_sms.cli import business, consent, db, jobs, serve, session
 from neariq_sms.cli.common import CliError, emit, safe_url
+from neariq_sms.cli.database import database_cause
+from neariq_sms.config import DEFAULT_DATABASE_URL
 from neariq_sms.domain.errors import SmsError
 
 __all__ = ["CliError", "build_parser", "main", "safe_url"]
+
+#: What to do next, after the domain's sentence, for the errors an operator meets.
+NEXT_STEP = {
+    "sms_not_configured": "Set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN (docs/configuration.md).",
+    "business_not_found": "neariq-sms business list shows every business and whether it is active.",
+}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,9 +56,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = args.func(args)
     except SmsError as exc:
-        emit(f"neariq-sms: {exc.message} ({exc.code})", file=sys.stderr)
+        hint = NEXT_STEP.get(exc.code)
+        line = f"neariq-sms: {exc.message} ({exc.code})" + (f" {hint}" if hint else "")
+        emit(line, file=sys.stderr)
         return 1
     except CliError as exc:
         emit(f"neariq-sms: {exc}", file=sys.stderr)
         return exc.exit_status
+    except KeyboardInterrupt:
+        emit("neariq-sms: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`consent export | head`): the docs' recipe, no traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:
+        cause = database_cause(exc)
+        if cause is None:
+            raise  # a bug: its traceback is what a report needs
+        url = os.environ.get("NEARIQ_SMS_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL
+        emit(f"neariq-sms: the database {safe_url(url)} failed: {cause}", file=sys.stderr)
+        return 1
     return status

@@ -7,10 +7,17 @@ import ipaddress
 import sys
 from typing import Any, TextIO, TypeAlias
 
+from neariq_sms import __version__
 from neariq_sms.config import Services, Settings, build_services
 
 #: The type ``add_subparsers`` returns, which each command group registers on.
 Commands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
+
+
+def install_hint(extra: str) -> str:
+    """How to add an extra; the package is not on PyPI, so from a checkout or a wheel."""
+    wheel = f"neariq_sms-{__version__}-py3-none-any.whl"
+    return f"pip install -e '.[{extra}]' in a checkout, or pip install '{wheel}[{extra}]'"
 
 
 class CliError(Exception):
@@ -65,9 +72,15 @@ def build(settings: Settings, **kwargs: Any) -> Services:
     except ModuleNotFoundError as exc:
         raise CliError(
             f"a dependency is missing ({exc.name}); install the server extra:"
-            " pip install 'neariq-sms[server]'"
+            f" {install_hint('server')}"
         ) from None
 
 
 def storage_services() -> Services:
-    return build(Settings.from_env())
+    """The services of a command that uses storage, its database checked (and a new
+    SQLite file migrated) first."""
+    from neariq_sms.cli.database import prepare_database
+
+    settings = Settings.from_env()
+    prepare_database(settings.database_url, upgrade=False)
+    return build(settings)

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 
 from neariq_sms.cli.common import Commands, emit, safe_url
-from neariq_sms.config import Settings, upgrade_database
+from neariq_sms.cli.database import prepare_database
+from neariq_sms.config import Settings
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = Settings.from_env()
-    upgrade_database(settings.database_url)
+    prepare_database(settings.database_url, upgrade=True)
     emit(f"database {safe_url(settings.database_url)} is up to date")
     return 0
 

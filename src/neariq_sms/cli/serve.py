@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import threading
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from neariq_sms import usecases as uc
 from neariq_sms.cli.common import CliError, Commands, build, emit, is_loopback_host, safe_url
-from neariq_sms.config import Services, Settings, upgrade_database
+from neariq_sms.cli.database import prepare_database
+from neariq_sms.config import Services, Settings
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from neariq_sms.adapters.http.wsgi import SmsWsgiApp
 
 log = logging.getLogger("neariq_sms.cli")
 
@@ -110,9 +118,74 @@ def demo_curl_lines(base_url: str, token: str) -> list[str]:
     ]
 
 
-def cmd_serve(args: argparse.Namespace) -> int:
+def port_number(raw: str) -> int:
+    """``--port``: 0-65535 (0 lets the system pick a free port)."""
+    try:
+        port = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {raw!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port: use 1-65535, or 0 for a free one")
+    return port
+
+
+def url_host(host: str) -> str:
+    """``host`` as it goes into a URL: IPv6 literals in brackets, wildcards as loopback."""
+    bare = host.strip().removeprefix("[").removesuffix("]")
+    if bare in ("", "0.0.0.0"):  # noqa: S104 - a wildcard to replace, not one to bind
+        return "127.0.0.1"
+    if bare == "::":
+        return "[::1]"
+    return f"[{bare}]" if ":" in bare else bare
+
+
+class _LateApp:
+    """The WSGI app, set once the services are built after the port is bound.
+
+    Binding comes first so that a port in use fails before anything touches the
+    database; waitress accepts no request before ``run()``, by which time it is set.
+    """
+
+    def __init__(self) -> None:
+        self.app: SmsWsgiApp | None = None
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        assert self.app is not None, "serve sets the app before it runs the server"
+        return self.app(environ, start_response)
+
+
+def _listen(host: str, port: int, app: _LateApp) -> Any:
     from waitress import create_server
 
+    where = f"{url_host(host) if host else 'every address'}:{port}"
+    try:
+        return create_server(app, host=host, port=port, threads=8)
+    except ValueError:
+        # waitress's answer when the host does not resolve to an address to bind.
+        raise CliError(
+            f"cannot listen on {where}: {host!r} is not an address or name of this machine;"
+            " check --host"
+        ) from None
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        if exc.errno == errno.EADDRINUSE:
+            hint = "stop the other server or pick another --port"
+        elif exc.errno == errno.EACCES:
+            hint = "ports below 1024 need privileges: pick another --port"
+        else:
+            hint = "check --host (an address or name of this machine) and --port"
+        raise CliError(f"cannot listen on {where}: {reason}; {hint}") from None
+
+
+def _bound_port(server: Any, asked: int) -> int:
+    """The port waitress bound (the one the system picked for ``--port 0``)."""
+    listening = getattr(server, "effective_listen", None)
+    if listening:
+        return int(listening[0][1])
+    return int(getattr(server, "effective_port", asked))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
     from neariq_sms.adapters.http import make_wsgi_app
 
     settings = Settings.from_env()
@@ -127,27 +200,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     notes: list[str] = []
     if args.demo and args.sandbox:
         settings, notes = _demo_policy_settings(settings)
-    upgrade_database(settings.database_url)
-    local_host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host  # noqa: S104
-    base_url = f"http://{local_host}:{args.port}"
-    services = build(settings, sandbox=args.sandbox, public_url=base_url)
-    provider = "sandbox" if args.sandbox else ("twilio" if settings.twilio_configured else "none")
-
-    server = create_server(make_wsgi_app(services), host=args.host, port=args.port, threads=8)
-    emit(
-        f"neariq-sms serving {base_url} (provider: {provider},"
-        f" database: {safe_url(settings.database_url)})"
-    )
-    if not services.telephony.configured:
-        emit("# SMS is not configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or --sandbox")
-    if args.demo:
-        token = prepare_demo(services, sandbox=args.sandbox)
-        if notes:
+    app = _LateApp()
+    server = _listen(args.host, args.port, app)
+    try:
+        prepare_database(settings.database_url, upgrade=True)
+        base_url = f"http://{url_host(args.host)}:{_bound_port(server, args.port)}"
+        services = build(settings, sandbox=args.sandbox, public_url=base_url)
+        app.app = make_wsgi_app(services)
+        provider = (
+            "sandbox" if args.sandbox else ("twilio" if settings.twilio_configured else "none")
+        )
+        emit(
+            f"neariq-sms serving {base_url} (provider: {provider},"
+            f" database: {safe_url(settings.database_url)})"
+        )
+        if not services.telephony.configured:
             emit(
-                f"# sandbox demo: {' and '.join(notes)} so that every line answers as the spec"
-                " shows (set NEARIQ_SMS_QUIET_HOURS / NEARIQ_SMS_REVIEW_COOLDOWN_DAYS to keep them)"
+                "# SMS is not configured: set TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN,"
+                " or --sandbox"
             )
-        emit(f"Cookie: neariq_session={token}", "", *demo_curl_lines(base_url, token), "")
+        if args.demo:
+            token = prepare_demo(services, sandbox=args.sandbox)
+            if notes:
+                emit(
+                    f"# sandbox demo: {' and '.join(notes)} so that every line answers as the"
+                    " spec shows (set NEARIQ_SMS_QUIET_HOURS / NEARIQ_SMS_REVIEW_COOLDOWN_DAYS"
+                    " to keep them)"
+                )
+            emit(f"Cookie: neariq_session={token}", "", *demo_curl_lines(base_url, token), "")
+    except BaseException:
+        server.close()
+        raise
     stop = threading.Event()
     if args.sandbox:
         # The sandbox provider lives in this process, so `neariq-sms dispatch` cannot
@@ -183,8 +266,17 @@ def register(commands: Commands) -> None:
         description="Serve /api/sms under waitress (threads), migrating the database first."
         " With --sandbox the server also sends its own scheduled messages every 30 s.",
     )
-    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address or name to bind (default 127.0.0.1; IPv6 as ::1)",
+    )
+    serve.add_argument(
+        "--port",
+        type=port_number,
+        default=8000,
+        help="port to bind (default 8000; 0 picks a free one)",
+    )
     serve.add_argument(
         "--sandbox",
         action="store_true",

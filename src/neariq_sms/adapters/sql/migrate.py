@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import enum
 from importlib import resources
 
+import attrs
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from neariq_sms.adapters.sql.engine import make_engine
 
 #: An arbitrary constant: the PostgreSQL advisory lock that makes concurrent
 #: upgrades (several servers starting at once) run one after the other.
 _UPGRADE_LOCK = 0x6E71_736D  # fits the int4 of the two-key form
+#: Where alembic keeps the revision (its default name).
+_VERSION_TABLE = "alembic_version"
 
 
 def alembic_config() -> Config:
@@ -50,4 +55,60 @@ def upgrade(url_or_engine: str | sa.Engine, revision: str = "head") -> None:
             engine.dispose()
 
 
-__all__ = ["alembic_config", "upgrade"]
+class SchemaState(enum.Enum):
+    """How a database's schema stands against the migrations of this package."""
+
+    #: At the newest revision: ready to use.
+    CURRENT = "current"
+    #: No tables at all (a new database): :func:`upgrade` creates everything.
+    EMPTY = "empty"
+    #: At an older revision of this package: :func:`upgrade` brings it up.
+    BEHIND = "behind"
+    #: At a revision this package does not know: migrated by a newer release.
+    AHEAD = "ahead"
+    #: Tables, but no revision of this package: not a neariq-sms database.
+    FOREIGN = "foreign"
+
+
+@attrs.frozen
+class Schema:
+    """What :func:`schema_state` found."""
+
+    state: SchemaState
+    #: The database's revision (``None`` when it has none).
+    revision: str | None
+    #: The newest revision this package ships.
+    head: str
+
+
+def schema_state(engine: sa.Engine) -> Schema:
+    """Read the database's schema revision and compare it with the packaged migrations.
+
+    Reads only (on SQLite a new file is created empty by connecting, as SQLite does).
+
+    Raises:
+        sqlalchemy.exc.DBAPIError: the database cannot be reached or read.
+    """
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    assert head is not None  # the package ships at least its initial migration
+    with engine.connect() as connection:
+        tables = set(sa.inspect(connection).get_table_names())
+        revision = None
+        if _VERSION_TABLE in tables:
+            # Read directly: alembic's MigrationContext would log its setup at INFO.
+            version = sa.table(_VERSION_TABLE, sa.column("version_num"))
+            revision = connection.execute(sa.select(version.c.version_num)).scalars().first()
+        tables.discard(_VERSION_TABLE)
+    if revision is None:
+        state = SchemaState.FOREIGN if tables else SchemaState.EMPTY
+    elif revision == head:
+        state = SchemaState.CURRENT
+    elif revision in {r.revision for r in script.walk_revisions()}:
+        state = SchemaState.BEHIND
+    else:
+        state = SchemaState.AHEAD
+    return Schema(state=state, revision=revision, head=head)
+
+
+__all__ = ["Schema", "SchemaState", "alembic_config", "schema_state", "upgrade"]
