@@ -345,7 +345,12 @@ def test_serve_on_ipv6_loopback_prints_urls_that_work(fresh: Path) -> None:
         assert status["configured"] is True
 
         path = "/api/sms/webhooks/twilio/inbound"
-        params = {"To": "+15125550123", "From": "+15557654321", "Body": "HELP"}
+        params = {
+            "To": "+15125550123",
+            "From": "+15557654321",
+            "Body": "HELP",
+            "MessageSid": "SM" + "a" * 32,
+        }
         signature = RequestValidator(SANDBOX_AUTH_TOKEN).compute_signature(base_url + path, params)
         form = {"Content-Type": "application/x-www-form-urlencoded"}
         signed = httpx.post(
