@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from urllib.parse import urlencode
 
 import httpx
@@ -89,6 +90,34 @@ def test_an_ordinary_message_gets_an_empty_twiml_answer(
     assert answer.status_code == 200
     assert "<Message>" not in answer.text
     assert "Response" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("body", "opted_out"),
+    [
+        ("\uff33\uff34\uff2f\uff30", True),
+        ("(stop)", True),
+        ('"STOP"', True),
+        ("STOP \U0001f64f", True),
+        ("opt-out", True),
+        ("OPT OUT!", True),
+        ("ST\x00OP", True),
+        ("\u200bStop\u200d", True),
+        ("STOP PLEASE", False),
+        ("we have to stop this", False),
+    ],
+)
+def test_a_stop_variant_through_the_webhook_opts_out_and_a_longer_message_does_not(
+    server: LiveServer, shop: tuple[Tenant, str], body: str, opted_out: bool
+) -> None:
+    """The body is normalised before classifying; only a whole-message keyword acts."""
+    tenant, number = shop
+    answer = signed_post(server, INBOUND, inbound(number, body, "SM" + uuid.uuid4().hex))
+    assert answer.status_code == 200
+    assert ("<Message>" in answer.text) is opted_out
+    with tenant.client() as client:
+        record = client.get("/api/sms/consents", params={"phone": CUSTOMER}).json()
+    assert record["optedOut"] is opted_out
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import pytest
 
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.memory import ManualClock, SimulatedTelephony
-from neariq_sms.domain import Keyword, RecipientOptedOut
+from neariq_sms.domain import Keyword, PhoneNumber, RecipientOptedOut
 from neariq_sms.ports import UnitOfWork
 from tests.usecases.support import AUSTIN_NUMBER, CUSTOMER, ready_business, snapshot
 
@@ -155,3 +155,37 @@ def test_a_body_with_nul_characters_is_stored_without_them(
     inbound(uow, clock, "see\x00 you", sid="SM" + "a" * 32)
     page = uc.list_conversation(business.id, CUSTOMER, uow=uow)
     assert [item.body for item in page.items if item.direction == "inbound"] == ["see you"]
+
+
+@pytest.mark.parametrize(
+    ("body", "stored", "keyword"),
+    [
+        ("ST\x00OP", "STOP", Keyword.OPT_OUT),
+        (
+            "\uff33\uff34\uff2f\uff30 \U0001f64f",
+            "\uff33\uff34\uff2f\uff30 \U0001f64f",
+            Keyword.OPT_OUT,
+        ),
+        ("\u200b" * 1600 + "STOP", "\u200b" * 1600, None),
+        ("STOP" + " " * 2000, "STOP" + " " * 1596, Keyword.OPT_OUT),
+    ],
+)
+def test_the_text_classified_is_the_text_stored(
+    uow: UnitOfWork,
+    telephony: SimulatedTelephony,
+    clock: ManualClock,
+    body: str,
+    stored: str,
+    keyword: Keyword | None,
+) -> None:
+    """NUL dropped and 1600 characters kept: the keyword is that text's, as the
+    conversation view shows it (a STOP past the stored part is no STOP)."""
+    business = ready_business(uow, telephony, clock)
+    result = inbound(uow, clock, body, sid="SM" + "a" * 32)
+    assert result.keyword is keyword
+    with uow:
+        [row] = uow.inbound.for_sender(business.id, PhoneNumber(CUSTOMER), before=None, limit=5)
+    assert (row.body, row.keyword) == (stored, keyword.value if keyword else None)
+    record = uc.get_consent(business.id, CUSTOMER, uow=uow)
+    assert record is not None
+    assert record.opted_out is (keyword is Keyword.OPT_OUT)

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import enum
-import string
+import unicodedata
 
 OPT_OUT_WORDS = frozenset(
     {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT", "OPT OUT"}
 )
 OPT_IN_WORDS = frozenset({"START", "YES", "UNSTOP"})
 HELP_WORDS = frozenset({"HELP", "INFO"})
-_TRAILING = string.punctuation + "\u00a1\u00bf\u2026\u3002"
+
+#: Default-ignorable code points outside the format category (Cf): the combining
+#: grapheme joiner, the Hangul fillers, the Khmer inherent vowels.
+_INVISIBLE = frozenset("\u034f\u115f\u1160\u17b4\u17b5\u3164\uffa0")
+#: Variation selectors only pick a glyph (emoji or text presentation).
+_VARIATION_SELECTORS = (("\ufe00", "\ufe0f"), ("\U000e0100", "\U000e01ef"))
 
 
 class Keyword(enum.Enum):
@@ -19,13 +24,66 @@ class Keyword(enum.Enum):
     HELP = "help"
 
 
+def _invisible(ch: str) -> bool:
+    """Characters that change nothing a reader sees: format characters (zero-width
+    space and joiners, BOM, soft hyphen, direction marks), NUL and the other
+    controls that are not white space, the other default-ignorables."""
+    category = unicodedata.category(ch)
+    if category == "Cf" or (category == "Cc" and not ch.isspace()) or ch in _INVISIBLE:
+        return True
+    return any(low <= ch <= high for low, high in _VARIATION_SELECTORS)
+
+
+def _surrounding(ch: str) -> bool:
+    """What may enclose a keyword: white space, punctuation (quotes, brackets, "!"),
+    symbols (emoji, their skin tones, flags) and the marks attached to them (keycaps)."""
+    return ch.isspace() or unicodedata.category(ch)[0] in "PSZM"
+
+
+def _separator(ch: str) -> bool:
+    """Inside the message: white space and every dash ("opt-out", "opt \u2014 out")."""
+    return ch.isspace() or unicodedata.category(ch) == "Pd"
+
+
+def _strip(text: str) -> str:
+    start, end = 0, len(text)
+    while start < end and _surrounding(text[start]):
+        start += 1
+    while end > start and _surrounding(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
 def normalise(body: str) -> str:
-    """Trim, collapse inner white space, drop trailing punctuation, upper-case."""
-    return " ".join(body.split()).rstrip(_TRAILING).rstrip().upper()
+    """The text a message is compared as.
+
+    Invisible characters dropped, Unicode NFKC (full-width and other
+    compatibility letters become plain ones), surrounding white space,
+    punctuation and symbols stripped, every inner run of white space and
+    dashes one space, upper case: ``" \u201cOpt\u2014Out\u201d \U0001f64f"`` is
+    ``"OPT OUT"``.
+    """
+    visible = "".join(ch for ch in body if not _invisible(ch))
+    text = _strip(unicodedata.normalize("NFKC", visible))
+    words: list[str] = []
+    word: list[str] = []
+    for ch in text:
+        if not _separator(ch):
+            word.append(ch)
+        elif word:
+            words.append("".join(word))
+            word = []
+    if word:
+        words.append("".join(word))
+    return " ".join(words).upper()
 
 
 def classify(body: str) -> Keyword | None:
-    """The keyword the *whole* message is, if any ("STOP PLEASE" is none)."""
+    """The keyword the *whole* message is, once normalised, if any.
+
+    ``"(stop)"``, ``"STOP \U0001f64f"``, ``"\uff33\uff34\uff2f\uff30"`` and ``"opt-out"`` are
+    opt-outs; ``"STOP PLEASE"`` and ``"we have to stop this"`` are no keyword.
+    """
     word = normalise(body)
     if word in OPT_OUT_WORDS:
         return Keyword.OPT_OUT

@@ -67,7 +67,10 @@ def handle_inbound_message(
     except InvalidPhone:
         log.info("inbound message with an unparseable number ignored sid=%s", provider_sid)
         return InboundResult(None, None, None)
-    keyword = classify(body)
+    # NUL is no SMS character and PostgreSQL text cannot hold it. The keyword is
+    # the stored text's, so the conversation view shows what was acted on.
+    text = body.replace("\x00", "")[:MAX_INBOUND_BODY]
+    keyword = classify(text)
     with uow:
         number = uow.numbers.holder_of(to_number)
         business = uow.businesses.get(number.business_id) if number else None
@@ -79,8 +82,7 @@ def handle_inbound_message(
             business_id=business.id,
             from_=sender,
             to=to_number,
-            # NUL is no SMS character and PostgreSQL text cannot hold it.
-            body=body.replace("\x00", "")[:MAX_INBOUND_BODY],
+            body=text,
             received_at=now,
             provider_sid=provider_sid or None,
             keyword=keyword.value if keyword else None,
