@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from neariq_sms.domain import DEFAULT_POLICY, InvalidField, Plan, Policy
+from tests.strategies import moments
 
 
 def test_plans_are_ordered_free_to_enterprise() -> None:
@@ -63,3 +66,19 @@ def test_unknown_plans_are_an_invalid_field(raw: object) -> None:
     """Anything but a plan name is ``invalid_field``."""
     with pytest.raises(InvalidField):
         Plan.parse(raw)
+
+
+@given(moments, moments, st.integers(min_value=0, max_value=60 * 24 * 60))
+def test_a_review_is_allowed_exactly_from_the_last_one_plus_the_cooldown(
+    latest: datetime, now: datetime, minutes: int
+) -> None:
+    """``review_allowed_from`` is ``latest + cooldown`` while that is after now, else None;
+    a zero cooldown never holds a request back, whatever the two times."""
+    cooldown = timedelta(minutes=minutes)
+    policy = Policy(review_cooldown=cooldown)
+    allowed_from = policy.review_allowed_from(latest, now)
+    if minutes == 0 or now >= latest + cooldown:
+        assert allowed_from is None
+    else:
+        assert allowed_from == latest + cooldown
+    assert policy.review_allowed_from(None, now) is None

@@ -282,6 +282,21 @@ def test_one_review_request_per_recipient_per_thirty_days(
     assert send(uow, telephony, clock, business.id).status is MessageStatus.QUEUED
 
 
+def test_a_cooldown_of_zero_holds_no_send_back_even_from_a_clock_behind(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """Cooldown 0 means none: a send whose clock reads earlier than a request stored
+    meanwhile (it read the time before waiting for the recipient's row, or another
+    server's clock runs ahead) is not answered ``cooldown``."""
+    business = ready_business(uow, telephony, clock)
+    no_cooldown = Policy(review_cooldown=timedelta(0), quiet_hours=None)
+    ahead = ManualClock(clock.now() + timedelta(milliseconds=40))
+    send(uow, telephony, ahead, business.id, policy=no_cooldown)
+    again = send(uow, telephony, clock, business.id, policy=no_cooldown)
+    assert again.status is MessageStatus.QUEUED
+    assert len(telephony.sent) == 2
+
+
 def test_the_cooldown_is_per_recipient(
     uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
 ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import MappingProxyType
 
 import attrs
@@ -63,6 +63,20 @@ class Policy:
     review_cooldown: timedelta = timedelta(days=30)
     quiet_hours: QuietHours | None = attrs.field(factory=QuietHours)
     default_region: str = "US"
+
+    def review_allowed_from(self, latest: datetime | None, now: datetime) -> datetime | None:
+        """When the recipient may next be asked for a review, while that is after
+        ``now``; ``None`` when a request may go out now.
+
+        ``latest`` is the recipient's last request that counts. A zero cooldown
+        is no cooldown at all, also against a request stamped a little after
+        ``now`` (a concurrent send that read its clock later, or a server
+        whose clock runs ahead).
+        """
+        if latest is None or self.review_cooldown <= timedelta(0):
+            return None
+        until = latest + self.review_cooldown
+        return until if now < until else None
 
     def allowance_for(self, plan: Plan) -> int:
         """Monthly limit in segments; 0 for plans without SMS."""

@@ -165,8 +165,9 @@ def send_review_request(
             if consent is None or not consent.allows_sending:
                 raise ConsentRequired()
             latest = uow.messages.latest_review_request_at(business.id, recipient)
-            if latest is not None and now < latest + policy.review_cooldown:
-                raise Cooldown(until=latest + policy.review_cooldown)
+            allowed_from = policy.review_allowed_from(latest, now)
+            if allowed_from is not None:
+                raise Cooldown(until=allowed_from)
             body = render_review_request(
                 template=business.review_template,
                 customer_name=name,
