@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neariq_sms.domain import Encoding, count_segments
+from neariq_sms.domain.segments import grapheme_clusters, split_segments
 from tests.strategies import gsm_basic_text, gsm_text, non_gsm_chars
 
 
@@ -95,4 +96,96 @@ def test_one_non_gsm_character_makes_the_whole_message_ucs2(
 @given(gsm_text, gsm_text)
 def test_a_longer_body_never_has_fewer_segments(head: str, tail: str) -> None:
     """Appending text never lowers the count."""
+    assert count_segments(head + tail).segments >= count_segments(head).segments
+
+
+# --- grapheme clusters: what the reader sees as one character is never split --------
+
+#: The flag of Scotland: a black flag, the tag letters "gbsct", a cancel tag.
+SCOTLAND = "\U0001f3f4" + "".join(chr(0xE0000 + ord(c)) for c in "gbsct") + "\U000e007f"
+#: Multi-code-point characters Twilio's segment calculator keeps whole, with their
+#: UTF-16 length.
+CLUSTERS = [
+    pytest.param("🇮🇹", 4, id="flag: regional-indicator pair"),
+    pytest.param("👍🏽", 4, id="skin-tone modifier"),
+    pytest.param("1️⃣", 3, id="keycap"),
+    pytest.param("👩‍💻", 5, id="ZWJ sequence"),
+    pytest.param("👨‍👩‍👧‍👦", 11, id="ZWJ family"),
+    pytest.param("🏳️‍🌈", 6, id="ZWJ with a variation selector"),
+    pytest.param(SCOTLAND, 14, id="tag sequence: subdivision flag"),
+    pytest.param("e\u0301", 2, id="combining accent"),
+    pytest.param("\u1100\u1161\u11a8", 3, id="hangul jamo"),
+]
+
+
+def test_a_flag_is_not_split_across_parts_as_at_twilio() -> None:
+    """The issue's case: 65 letters, a flag, 65 letters is 3 segments in Twilio's calculator."""
+    assert count_segments("a" * 65 + "🇮🇹" + "a" * 65).segments == 3
+
+
+@pytest.mark.parametrize(("cluster", "width"), CLUSTERS)
+def test_a_cluster_straddling_a_part_boundary_moves_whole(cluster: str, width: int) -> None:
+    """With one unit short of room in part one, the whole cluster opens part two."""
+    assert len(cluster.encode("utf-16-le")) // 2 == width
+    fits = "ж" * (67 - width) + cluster + "ж" * 67
+    straddles = "ж" * (68 - width) + cluster + "ж" * 66
+    assert count_segments(fits).segments == 2
+    assert count_segments(straddles).segments == 3
+    assert split_segments(straddles)[1].startswith(cluster)
+
+
+@pytest.mark.parametrize(("cluster", "width"), CLUSTERS)
+def test_a_cluster_is_one_grapheme(cluster: str, width: int) -> None:
+    """The segmentation treats each example as exactly one user-perceived character."""
+    assert list(grapheme_clusters(cluster)) == [cluster]
+    assert list(grapheme_clusters("a" + cluster + "b")) == ["a", cluster, "b"]
+
+
+def test_neighbouring_flags_pair_up_in_order() -> None:
+    """Four regional indicators are two flags, never the middle pair."""
+    assert list(grapheme_clusters("🇮🇹🇫🇷")) == ["🇮🇹", "🇫🇷"]
+    assert list(grapheme_clusters("🇮🇹🇫")) == ["🇮🇹", "🇫"]
+
+
+def test_crlf_counts_as_two_characters_as_twilio_does() -> None:
+    """Twilio's calculator counts CR and LF one by one (a GSM part may end between them)."""
+    assert list(grapheme_clusters("a\r\nb")) == ["a", "\r", "\n", "b"]
+    assert count_segments("a" * 152 + "\r\n" + "a" * 152).segments == 2
+
+
+cluster_texts = st.lists(
+    st.one_of(
+        st.sampled_from([c.values[0] for c in CLUSTERS]),
+        st.sampled_from(["ж", "a", "\u200d", "\u0301", "🇮", "\r", "\n", "€", "😀"]),
+        st.just("\u0301" * 40),
+    ),
+    max_size=120,
+).map("".join)
+
+
+@given(cluster_texts)
+def test_parts_rejoin_into_the_body_and_each_fits_a_segment(body: str) -> None:
+    """The parts concatenate to the body, each ends on a cluster boundary, and each fits
+    its segment (UCS-2: 70 units alone, 67 per part once split)."""
+    parts = split_segments(body)
+    assert "".join(parts) == body
+    assert len(parts) == count_segments(body).segments
+    boundaries, at = {0}, 0
+    for cluster in grapheme_clusters(body):
+        if len(cluster.encode("utf-16-le")) // 2 > 67:  # wider than a part: split it must be
+            boundaries.update(range(at, at + len(cluster)))
+        at += len(cluster)
+        boundaries.add(at)
+    at = 0
+    for part in parts:
+        at += len(part)
+        assert at in boundaries
+    if count_segments(body).encoding is Encoding.UCS2:
+        limit = 70 if len(parts) == 1 else 67
+        assert all(len(p.encode("utf-16-le")) // 2 <= limit for p in parts)
+
+
+@given(cluster_texts, cluster_texts)
+def test_appending_never_lowers_the_count_with_clusters(head: str, tail: str) -> None:
+    """Appending text never lowers the count, even when it extends the last cluster."""
     assert count_segments(head + tail).segments >= count_segments(head).segments
