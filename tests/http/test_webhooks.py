@@ -120,6 +120,25 @@ def test_a_stop_variant_through_the_webhook_opts_out_and_a_longer_message_does_n
     assert record["optedOut"] is opted_out
 
 
+def test_twilios_opt_out_type_counts_for_a_localised_keyword(
+    server: LiveServer, shop: tuple[Tenant, str]
+) -> None:
+    """Advanced Opt-Out: ARRET with OptOutType=STOP opts out; PARTIR with START opts back in."""
+    tenant, number = shop
+    stop = {**inbound(number, "ARRET", "SM" + uuid.uuid4().hex), "OptOutType": "STOP"}
+    answer = signed_post(server, INBOUND, stop)
+    assert answer.status_code == 200
+    assert "<Message>" in answer.text
+    record = consent_record(tenant)
+    assert (record["optedOut"], record["optOutSource"]) == (True, "keyword")
+    with tenant.client() as client:
+        refused = post_action(client, "send_review_request", to=CUSTOMER, customerName="Jane")
+        assert error_of(refused) == "recipient_opted_out"
+    start = {**inbound(number, "PARTIR", "SM" + uuid.uuid4().hex), "OptOutType": "START"}
+    assert signed_post(server, INBOUND, start).status_code == 200
+    assert consent_record(tenant)["optedOut"] is False
+
+
 @pytest.mark.parametrize(
     "signature",
     [None, "", "bm90IGEgc2lnbmF0dXJl", "wrong-token"],

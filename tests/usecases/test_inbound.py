@@ -189,3 +189,55 @@ def test_the_text_classified_is_the_text_stored(
     record = uc.get_consent(business.id, CUSTOMER, uow=uow)
     assert record is not None
     assert record.opted_out is (keyword is Keyword.OPT_OUT)
+
+
+def provider_inbound(
+    uow: UnitOfWork, clock: ManualClock, body: str, provider: Keyword, sid: str
+) -> uc.InboundResult:
+    return uc.handle_inbound_message(
+        AUSTIN_NUMBER, CUSTOMER, body, sid, uow=uow, clock=clock, provider_keyword=provider
+    )
+
+
+def test_the_providers_classification_counts_for_localised_keywords(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """Advanced Opt-Out classifies ARRET as STOP, COMMENCER as START, AIDE as HELP."""
+    business = ready_business(uow, telephony, clock)
+    stop = provider_inbound(uow, clock, "ARRET", Keyword.OPT_OUT, "SM" + "1" * 32)
+    assert stop.keyword is Keyword.OPT_OUT
+    assert stop.reply is not None
+    assert "unsubscribed" in stop.reply
+    record = uc.get_consent(business.id, CUSTOMER, uow=uow)
+    assert record is not None
+    assert (record.opted_out, record.opt_out_source) == (True, "keyword")
+    clock.advance(timedelta(minutes=1))
+    start = provider_inbound(uow, clock, "COMMENCER", Keyword.OPT_IN, "SM" + "2" * 32)
+    assert start.keyword is Keyword.OPT_IN
+    record = uc.get_consent(business.id, CUSTOMER, uow=uow)
+    assert record is not None
+    assert record.allows_sending
+    clock.advance(timedelta(minutes=1))
+    help_ = provider_inbound(uow, clock, "AIDE", Keyword.HELP, "SM" + "3" * 32)
+    assert help_.keyword is Keyword.HELP
+    assert help_.reply is not None
+    assert "Aster Grove Fitness" in help_.reply
+    with uow:
+        rows = uow.inbound.for_sender(business.id, PhoneNumber(CUSTOMER), before=None, limit=5)
+    assert [(r.body, r.keyword) for r in rows] == [
+        ("AIDE", "help"),
+        ("COMMENCER", "opt_in"),
+        ("ARRET", "opt_out"),
+    ]
+
+
+def test_an_opt_out_from_either_side_is_an_opt_out(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """Ours says STOP, the provider HELP (or the other way round): the safe reading wins."""
+    business = ready_business(uow, telephony, clock)
+    result = provider_inbound(uow, clock, "STOP", Keyword.HELP, "SM" + "4" * 32)
+    assert result.keyword is Keyword.OPT_OUT
+    record = uc.get_consent(business.id, CUSTOMER, uow=uow)
+    assert record is not None
+    assert record.opted_out

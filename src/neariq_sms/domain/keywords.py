@@ -94,6 +94,20 @@ def classify(body: str) -> Keyword | None:
     return None
 
 
+def combine(own: Keyword | None, provider: Keyword | None) -> Keyword | None:
+    """The keyword a message counts as when the provider classified it as well.
+
+    Twilio's ``OptOutType`` (Advanced Opt-Out) knows a Messaging Service's
+    custom and localised keywords (``ARRET``, ``PARAR``). An opt-out from
+    either side is an opt-out, since a missed STOP is the costly mistake;
+    otherwise the provider's classification, when it gave one, wins: the
+    provider's own block list followed it.
+    """
+    if Keyword.OPT_OUT in (own, provider):
+        return Keyword.OPT_OUT
+    return provider if provider is not None else own
+
+
 def reply_for(keyword: Keyword, business_name: str) -> str:
     """The one reply a keyword gets; the opt-out confirmation carries no marketing."""
     if keyword is Keyword.OPT_OUT:

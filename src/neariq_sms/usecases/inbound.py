@@ -9,7 +9,7 @@ import attrs
 
 from neariq_sms.domain.business import NumberStatus
 from neariq_sms.domain.errors import InvalidPhone
-from neariq_sms.domain.keywords import Keyword, classify, reply_for
+from neariq_sms.domain.keywords import Keyword, classify, combine, reply_for
 from neariq_sms.domain.messages import InboundMessage, OutboundMessage
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
@@ -50,12 +50,17 @@ def handle_inbound_message(
     uow: UnitOfWork,
     clock: Clock,
     policy: Policy = DEFAULT_POLICY,
+    provider_keyword: Keyword | None = None,
 ) -> InboundResult:
     """Take a message a customer sent to a business number.
 
-    The whole message is the keyword: STOP and its synonyms record an opt-out
-    (source ``keyword``) and get one confirmation; START, YES and UNSTOP an
-    opt-in; HELP and INFO the help text. Every message is stored for the
+    The whole message is the keyword, once normalised (see
+    :func:`~neariq_sms.domain.keywords.normalise`): STOP and its synonyms
+    record an opt-out (source ``keyword``) and get one confirmation; START,
+    YES and UNSTOP an opt-in; HELP and INFO the help text.
+    ``provider_keyword`` is the provider's own classification when it sent
+    one (Twilio's ``OptOutType``); it counts as well
+    (:func:`~neariq_sms.domain.keywords.combine`). Every message is stored for the
     conversation view; a message from an unknown sender creates no consent.
     Redelivery of the same provider sid changes nothing. Messages to numbers
     no business holds are ignored.
@@ -70,7 +75,7 @@ def handle_inbound_message(
     # NUL is no SMS character and PostgreSQL text cannot hold it. The keyword is
     # the stored text's, so the conversation view shows what was acted on.
     text = body.replace("\x00", "")[:MAX_INBOUND_BODY]
-    keyword = classify(text)
+    keyword = combine(classify(text), provider_keyword)
     with uow:
         number = uow.numbers.holder_of(to_number)
         business = uow.businesses.get(number.business_id) if number else None

@@ -361,6 +361,7 @@ def _inbound_webhook(req: _Request, s: Services) -> Response:
         uow=s.uow,
         clock=s.clock,
         policy=s.policy,
+        provider_keyword=webhook.opt_out_type,
     )
     return Response(
         200,
