@@ -92,8 +92,8 @@ class NoopTelephony:
 
 def phone_text(i: int) -> str:
     """The ``i``-th distinct US number, in one of the formats customers type."""
-    area = ("512", "206", "303", "415", "617", "702", "713", "305", "312", "404")[i % 10]
-    line = f"{i // 10:07d}"
+    area = _AREAS[i % 10]
+    line = _line(i)
     match i % 4:
         case 0:
             return f"({area}) {line[:3]}-{line[3:]}"
@@ -106,8 +106,15 @@ def phone_text(i: int) -> str:
 
 
 def phone_e164(i: int) -> str:
-    area = ("512", "206", "303", "415", "617", "702", "713", "305", "312", "404")[i % 10]
-    return f"+1{area}{i // 10:07d}"
+    return f"+1{_AREAS[i % 10]}{_line(i)}"
+
+
+_AREAS = ("512", "206", "303", "415", "617", "702", "713", "305", "312", "404")
+
+
+def _line(i: int) -> str:
+    # Exchange and line; the exchange starts at 200, since NANP exchanges never start with 0 or 1.
+    return f"{2_000_000 + i // 10:07d}"
 
 
 def write_consent_csv(path: Path, rows: int, *, start: int = 0) -> None:

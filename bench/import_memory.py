@@ -31,7 +31,7 @@ SIZES = (100_000, 1_000_000)
 
 def _rows(count: int) -> Iterator[dict[str, object]]:
     for i in range(count):
-        yield {"phone": f"+1555{i // 10_000 % 1000:03d}{i % 10_000:04d}", "consented_at": None}
+        yield {"phone": f"+1555{200 + i // 10_000 % 800:03d}{i % 10_000:04d}", "consented_at": None}
 
 
 def child(url: str, schema: str, rows: int) -> None:

@@ -14,6 +14,14 @@ from neariq_sms.domain.segments import GSM7_BASIC, GSM7_EXTENSION
 #: for them, so the business's zone decides quiet hours.
 customer_phones = st.integers(min_value=100, max_value=199).map(lambda n: f"+1555765{n:04d}")
 
+#: Any NANP number whose area code and exchange start with 2-9 (area code not N11).
+nanp_numbers = st.builds(
+    lambda npa, nxx, line: f"+1{npa}{nxx}{line:04d}",
+    st.integers(200, 999).filter(lambda n: n % 100 != 11).map(str),
+    st.integers(200, 999).map(str),
+    st.integers(0, 9999),
+)
+
 #: A few distinct spellings of one number, as users type them.
 phone_spellings = st.sampled_from(
     ["+15557654321", "(555) 765-4321", "555-765-4321", "555.765.4321", "1 555 765 4321"]

@@ -178,7 +178,7 @@ def test_a_large_import_streams_with_a_progress_bar_on_a_terminal(
     with source.open("w") as handle:
         handle.write("phone_number,consented_at\n")
         for i in range(5000):
-            handle.write(f"+1555{i:07d},2026-01-0{1 + i % 9}\n")
+            handle.write(f"+1555{2_000_000 + i:07d},2026-01-0{1 + i % 9}\n")
     leader, follower = pty.openpty()
     try:
         done = subprocess.run(

@@ -135,6 +135,27 @@ def test_a_number_that_does_not_parse_is_invalid_phone(ready: tuple[Tenant, http
     assert snapshot(client) == before
 
 
+def test_numbers_that_cannot_be_texted_are_invalid_phone_with_the_reason(
+    ready: tuple[Tenant, httpx.Client],
+) -> None:
+    """Issue 14: a 0/1 area code or exchange, or an extension, is refused and says why."""
+    _, client = ready
+    before = snapshot(client)
+    cases = {
+        "(000) 000-0000": "area code",
+        "+1 100 555 0123": "area code",
+        "+1 512 155 0123": "exchange",
+        "(512) 555-0124 ext 5": "extension",
+    }
+    for raw, why in cases.items():
+        answer = client.post("/api/sms/consents", json={"phone": raw, "source": "web_form"})
+        assert (answer.status_code, error_of(answer)) == (400, "invalid_phone"), raw
+        assert why in answer.json()["error"], answer.text
+        answer = post_action(client, "send_review_request", to=raw, customerName="Jane")
+        assert (answer.status_code, error_of(answer)) == (400, "invalid_phone"), raw
+    assert snapshot(client) == before
+
+
 def test_send_or_release_without_a_number_is_no_sms_number(tenant: Tenant) -> None:
     """A business without an active number cannot send or release."""
     with tenant.client() as client:

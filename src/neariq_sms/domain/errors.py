@@ -111,10 +111,13 @@ class InvalidPhone(SmsError):
     status: ClassVar[int] = 400
     # The raw input is customer data: keep it out of the message, it may be logged.
     field: str = "phone"
+    #: Why, in a few words about the number's shape (never the number itself).
+    reason: str | None = None
 
     @property
     def message(self) -> str:
-        return f"The field {self.field!r} is not a valid SMS-capable phone number."
+        why = f": {self.reason}" if self.reason else ""
+        return f"The field {self.field!r} is not a valid SMS-capable phone number{why}."
 
 
 # --- authentication and tenancy -----------------------------------------------

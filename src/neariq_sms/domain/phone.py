@@ -33,18 +33,26 @@ class PhoneNumber:
     ) -> PhoneNumber:
         """Parse any common format; raise :class:`InvalidPhone` naming ``field`` otherwise.
 
-        A number is accepted when it parses and is *possible* for its region:
-        the fictional 555 numbers of the spec pass, and the provider has the
-        last word on reachability.
+        A number is accepted when it parses, is *possible* for its country
+        with its area code, carries no extension, and is plausibly textable
+        (see :func:`_implausible`). The fictional 555 numbers of the spec pass;
+        the provider has the last word on reachability. The error says why,
+        never echoing the number (customer data).
         """
-        if not isinstance(raw, str) or not raw.strip() or len(raw) > 64:
-            raise InvalidPhone(field=field)
+        if not isinstance(raw, str):
+            raise InvalidPhone(field=field, reason="it must be text")
+        text = raw.strip()
+        if not text:
+            raise InvalidPhone(field=field, reason="it is empty")
+        if len(raw) > 64:
+            raise InvalidPhone(field=field, reason="it is too long")
         try:
-            parsed = phonenumbers.parse(raw.strip(), region)
-        except phonenumbers.NumberParseException:
-            raise InvalidPhone(field=field) from None
-        if not phonenumbers.is_possible_number(parsed):
-            raise InvalidPhone(field=field)
+            parsed = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException as exc:
+            raise InvalidPhone(field=field, reason=_PARSE_REASONS.get(exc.error_type)) from None
+        reason = _implausible(parsed)
+        if reason is not None:
+            raise InvalidPhone(field=field, reason=reason)
         return cls(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
     @property
@@ -61,3 +69,47 @@ class PhoneNumber:
 
     def __str__(self) -> str:
         return self.e164
+
+
+_NANP = 1
+_NPE = phonenumbers.NumberParseException
+_PARSE_REASONS = {
+    _NPE.INVALID_COUNTRY_CODE: "its country code is unknown",
+    _NPE.NOT_A_NUMBER: "it is not a phone number",
+    _NPE.TOO_SHORT_AFTER_IDD: "it is too short",
+    _NPE.TOO_SHORT_NSN: "it is too short",
+    _NPE.TOO_LONG: "it is too long",
+}
+_VR = phonenumbers.ValidationResult
+_POSSIBLE_REASONS = {
+    _VR.IS_POSSIBLE_LOCAL_ONLY: "it lacks its area code",
+    _VR.INVALID_COUNTRY_CODE: "its country code is unknown",
+    _VR.TOO_SHORT: "it is too short",
+    _VR.INVALID_LENGTH: "it has the wrong number of digits for its country",
+    _VR.TOO_LONG: "it is too long",
+}
+
+
+def _implausible(parsed: phonenumbers.PhoneNumber) -> str | None:
+    """Why a parsed number cannot be texted, or ``None`` when it plausibly can."""
+    if parsed.extension:
+        # "... ext 5" reaches a desk phone behind a switchboard, never a handset.
+        return "it has an extension, which cannot receive texts"
+    possible = phonenumbers.is_possible_number_with_reason(parsed)
+    if possible != _VR.IS_POSSIBLE:
+        return _POSSIBLE_REASONS.get(possible, "it is not a possible number")
+    if parsed.country_code == _NANP:
+        # The numbering plan's own structure (NPA-NXX-XXXX), not the assignment
+        # lists: the 555 area code of the spec's fictional examples is
+        # unassigned, so is_valid_number would refuse it.
+        digits = phonenumbers.national_significant_number(parsed)
+        if digits[0] in "01":
+            return "its area code cannot start with 0 or 1"
+        if digits[1:3] == "11":
+            return "its area code is a service code (N11), not an area code"
+        if digits[3] in "01":
+            return "its exchange (the three digits after the area code) cannot start with 0 or 1"
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return "it is not in use in its country's numbering plan"
+    return None
