@@ -180,6 +180,9 @@ def build_services(
 ) -> Services:
     """Build the real adapters for ``settings``.
 
+    It does not migrate: run :func:`upgrade_database` (or ``neariq-sms db upgrade``)
+    first, or the first request fails on missing tables.
+
     Args:
         settings: the configuration, usually :meth:`Settings.from_env`.
         sandbox: use the built-in simulated provider instead of Twilio.

@@ -90,3 +90,19 @@ def test_the_fastapi_example_serves_the_contract(services: Services, business_id
         assert too_big.status_code == 413
         bad = client.post("/api/sms", content=b"not json")
         assert json.loads(bad.content)["code"] == "invalid_json"
+
+
+def test_the_fastapi_docs_show_the_contracts_operations(services: Services) -> None:
+    """``/openapi.json`` lists the contract's operations, without duplicate-id warnings."""
+    pytest.importorskip("fastapi")
+    import warnings
+
+    from fastapi.testclient import TestClient
+
+    with TestClient(load("fastapi_app").create_app(services)) as client, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        schema = client.get("/openapi.json").json()
+    operations = {op["operationId"] for ops in schema["paths"].values() for op in ops.values()}
+    assert {"getSms", "postSms", "getConsents", "optIn", "twilioStatus"} <= operations
+    assert "/api/sms{rest}" not in schema["paths"]
+    assert schema["components"]["securitySchemes"]["sessionCookie"]["name"] == "session"
