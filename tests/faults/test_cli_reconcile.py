@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from neariq_sms.adapters.memory import InMemoryUnitOfWork, ManualClock, Simulate
 from neariq_sms.cli import main
 from neariq_sms.domain import PhoneNumber, ProviderError
 from tests.conftest import NOON_IN_AUSTIN
+from tests.http.live import clean_env, neariq_sms_command
 from tests.usecases.support import CUSTOMER, ready_business
 
 
@@ -75,3 +78,33 @@ def test_the_report_has_one_line_per_settled_thing_and_a_count_line() -> None:
         "reconciled 2: 0 sent, 1 failed, 0 activated, 0 dropped, 1 released, 0 orphaned,"
         " 0 unresolved"
     )
+
+
+def test_twilio_out_of_reach_exits_1_with_the_reason(tmp_path: Path) -> None:
+    """A real process whose every Twilio request fails to connect (an unreachable proxy):
+    exit 1, an unresolved line and count, not "0 unresolved" and exit 0."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = sock.getsockname()[1]
+    env = clean_env(
+        f"sqlite:///{tmp_path / 'sms.db'}",
+        TWILIO_ACCOUNT_SID="AC" + "0" * 32,
+        TWILIO_AUTH_TOKEN="not-a-real-token",
+        HTTPS_PROXY=f"http://127.0.0.1:{closed}",
+        NO_PROXY="",
+    )
+    env.pop("no_proxy", None)
+    done = subprocess.run(
+        [*neariq_sms_command(), "reconcile"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 1, done.stdout
+    lines = done.stdout.splitlines()
+    assert lines[-1].endswith("1 unresolved"), lines
+    assert "could not be listed" in lines[0]

@@ -175,6 +175,43 @@ def test_a_claim_whose_purchase_never_happened_is_dropped(
     assert violations(uow, ProviderView.of(telephony)) == []
 
 
+def test_a_provider_whose_numbers_cannot_be_listed_leaves_claims_unresolved(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """Listing the account's numbers fails: the run says so (the CLI exits 1), each pending
+    claim is reported unresolved and kept, and the next run settles it."""
+    shop = uc.create_business("Shop", "growth", uow=uow, clock=clock)
+    telephony.fail_next("purchase", TIMEOUT, after_effect=True)
+    with pytest.raises(ProviderError):
+        uc.provision_number(shop.id, AUSTIN_NUMBER, uow=uow, telephony=telephony, clock=clock)
+    clock.advance(LATER)
+    telephony.fail_next("owned_numbers", ProviderError(reason="connection refused"))
+    first = uc.reconcile(uow=uow, telephony=telephony, clock=clock)
+    assert [(r.kind, r.outcome) for r in first.resolutions] == [
+        ("number", "unresolved"),
+        ("account", "unresolved"),
+    ]
+    assert first.count("unresolved") == 2
+    assert not first.changed
+    assert "connection refused" in first.resolutions[-1].describe()
+    with uow:
+        claim = uow.numbers.holding(shop.id)
+    assert claim is not None
+    assert claim.status is NumberStatus.PENDING
+    second = uc.reconcile(uow=uow, telephony=telephony, clock=clock)
+    assert [r.outcome for r in second.resolutions] == ["activated"]
+
+
+def test_an_unlistable_account_is_unresolved_even_with_nothing_pending(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """Orphans could not be looked for: not "0 unresolved"."""
+    telephony.fail_next("owned_numbers", ProviderError(reason="connection refused"))
+    report = uc.reconcile(uow=uow, telephony=telephony, clock=clock)
+    assert report.count("unresolved") == 1
+    assert report.summary().endswith("1 unresolved")
+
+
 def test_a_number_no_business_holds_is_released_or_only_reported(
     uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
 ) -> None:

@@ -44,8 +44,9 @@ Outcome = Literal[
 class Resolution:
     """One thing reconciliation settled (or could not)."""
 
-    kind: Literal["message", "number"]
-    #: The message id, or the number in E.164.
+    #: ``account``: the provider's list of numbers, which claims and orphans are settled by.
+    kind: Literal["message", "number", "account"]
+    #: The message id, the number in E.164, or ``numbers`` for the account's list.
     subject: str
     outcome: Outcome
     provider_sid: str | None = None
@@ -67,6 +68,11 @@ class Resolution:
                     f" {self.units} unit(s) given back"
                 )
             return f"{head}: still submitting, provider not asked ({self.reason})"
+        if self.kind == "account":
+            return (
+                f"the provider's numbers could not be listed ({self.reason}): pending claims"
+                " and numbers no business holds are left for the next run"
+            )
         head, sid = f"number {self.subject}", self.provider_sid
         if self.outcome == "activated":
             return f"{head} (business {self.business_id}): pending -> active, sid {sid}"
@@ -146,8 +152,13 @@ def reconcile(
     try:
         owned = list(telephony.owned_numbers())
     except ProviderError as exc:
+        # Claims and orphans are settled against this list: without it none can be, and
+        # the run must say so (the CLI exits 1 on anything unresolved).
         log.warning("reconcile: the provider's numbers could not be listed: %s", exc.reason)
-        return ReconcileReport(tuple(resolutions))
+        resolutions += _unlisted(uow=uow, cutoff=cutoff, reason=exc.reason)
+        report = ReconcileReport(tuple(resolutions))
+        log.info("%s", report.summary())
+        return report
     resolutions += _claims(uow=uow, owned=owned, cutoff=cutoff)
     resolutions += _orphans(uow=uow, telephony=telephony, owned=owned, release=release_orphans)
     report = ReconcileReport(tuple(resolutions))
@@ -284,6 +295,25 @@ def _claims(
             )
         )
     return done
+
+
+def _unlisted(*, uow: UnitOfWork, cutoff: datetime, reason: str) -> list[Resolution]:
+    """What a run could not settle for want of the provider's list of numbers."""
+    with uow:
+        claims = list(uow.numbers.pending_before(cutoff))
+    return [
+        *(
+            Resolution(
+                "number",
+                claim.number.e164,
+                "unresolved",
+                business_id=claim.business_id,
+                reason=reason,
+            )
+            for claim in claims
+        ),
+        Resolution("account", "numbers", "unresolved", reason=reason),
+    ]
 
 
 def _activated(claim: SmsNumber, bought: PurchasedNumber) -> SmsNumber:
