@@ -63,7 +63,9 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
         "business list",
         "business set-plan",
         "business deactivate",
+        "business reactivate",
         "session create",
+        "session revoke",
         "consent import",
         "consent export",
         "dispatch",
@@ -119,6 +121,59 @@ def test_a_session_is_printed_once_and_stored_hashed(
     uow = make_uow(database)
     assert resolve_session(token, uow=uow, clock=SystemClock()) == business_id
     assert token.encode() not in Path(database.removeprefix("sqlite:///")).read_bytes()
+
+
+def test_version_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    import neariq_sms
+
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == f"neariq-sms {neariq_sms.__version__}\n"
+
+
+def test_a_deactivated_business_is_reactivated_on_its_plan(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """reactivate undoes deactivate: sessions can be created for it again."""
+    business_id = create_business(capsys, plan="pro")
+    assert run(capsys, "business", "deactivate", business_id)[0] == 0
+    assert run(capsys, "session", "create", "--business", business_id)[0] == 1
+    status, lines, _ = run(capsys, "business", "reactivate", business_id)
+    assert (status, lines) == (0, [f"{business_id} is active on pro"])
+    assert run(capsys, "session", "create", "--business", business_id)[0] == 0
+    status, _, err = run(capsys, "business", "reactivate", "no-such-id")
+    assert status == 1
+    assert "business_not_found" in err
+
+
+def test_sessions_are_revoked_one_by_token_or_all_of_a_business(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """revoke TOKEN ends that session (the printed line is accepted as is);
+    revoke --business ends every session of that business and no other's."""
+    uow, clock = make_uow(database), SystemClock()
+    shop, other = create_business(capsys), create_business(capsys)
+
+    def session(business_id: str) -> str:
+        lines = run(capsys, "session", "create", "--business", business_id)[1]
+        return lines[-1]
+
+    printed, second, third, others = session(shop), session(shop), session(shop), session(other)
+    status, lines, _ = run(capsys, "session", "revoke", printed)
+    assert (status, lines) == (0, ["revoked 1 session"])
+    token = printed.removeprefix("neariq_session=")
+    assert resolve_session(token, uow=uow, clock=clock) is None
+    status, _, err = run(capsys, "session", "revoke", token)
+    assert status == 1
+    assert len(err.splitlines()) == 1
+    assert "no session has that token" in err
+
+    status, lines, _ = run(capsys, "session", "revoke", "--business", shop)
+    assert (status, lines) == (0, [f"revoked 2 session(s) of business {shop}"])
+    for line in (second, third):
+        assert resolve_session(line.split("=", 1)[1], uow=uow, clock=clock) is None
+    assert resolve_session(others.split("=", 1)[1], uow=uow, clock=clock) == other
 
 
 def test_consent_import_accepts_common_headers_and_reports_rejects(

@@ -1,7 +1,7 @@
 """The ``neariq-sms`` command: the reference server and the operator's tools.
 
 Commands (``neariq-sms COMMAND --help`` for each): ``serve``, ``db upgrade``,
-``business create|list|set-plan|deactivate``, ``session create``,
+``business create|list|set-plan|deactivate|reactivate``, ``session create|revoke``,
 ``consent import|export``, ``dispatch`` and ``reconcile``. Configuration comes from the
 environment (see :class:`neariq_sms.config.Settings`). One module per command group;
 each registers its commands on the parser.
@@ -15,6 +15,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from neariq_sms import __version__
 from neariq_sms.cli import business, consent, db, jobs, serve, session
 from neariq_sms.cli.common import CliError, emit, safe_url
 from neariq_sms.cli.database import database_cause
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
         " Configuration: NEARIQ_SMS_DATABASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,"
         " NEARIQ_SMS_PUBLIC_URL, NEARIQ_SMS_REVIEW_COOLDOWN_DAYS, NEARIQ_SMS_QUIET_HOURS.",
     )
+    parser.add_argument("--version", action="version", version=f"neariq-sms {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in (serve, db, business, session, consent, jobs):
         group.register(commands)

@@ -47,6 +47,13 @@ def cmd_business_deactivate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_business_reactivate(args: argparse.Namespace) -> int:
+    s = storage_services()
+    business = uc.reactivate_business(args.id, uow=s.uow)
+    emit(f"{business.id} is active on {business.plan.value}")
+    return 0
+
+
 def register(commands: Commands) -> None:
     business = commands.add_parser(
         "business", help="manage businesses", description="Manage businesses."
@@ -82,3 +89,13 @@ def register(commands: Commands) -> None:
     )
     deactivate.add_argument("id", help="the business id")
     deactivate.set_defaults(func=cmd_business_deactivate)
+    reactivate = b_commands.add_parser(
+        "reactivate",
+        help="make a deactivated business active again",
+        description="Make a deactivated business active again, on its plan. Its consent"
+        " records apply as they were; it has no number (deactivation released it) until it"
+        " provisions one. Sessions created before the deactivation work again: end them"
+        " with 'session revoke --business ID' if they should not.",
+    )
+    reactivate.add_argument("id", help="the business id")
+    reactivate.set_defaults(func=cmd_business_reactivate)

@@ -251,6 +251,10 @@ class SessionRepository(Protocol):
 
     def delete(self, token_hash: str) -> None: ...
 
+    def delete_for_business(self, business_id: str) -> int:
+        """Delete every session of one business; returns how many there were."""
+        ...
+
 
 class Repositories(Protocol):
     """The repositories of an open unit of work."""

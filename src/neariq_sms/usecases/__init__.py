@@ -5,6 +5,7 @@ from neariq_sms.usecases.business import (
     create_business,
     deactivate_business,
     list_businesses,
+    reactivate_business,
 )
 from neariq_sms.usecases.consent import (
     ConsentRow,
@@ -73,6 +74,7 @@ __all__ = [
     "opt_in",
     "opt_out",
     "provision_number",
+    "reactivate_business",
     "reconcile",
     "record_consent",
     "release_number",

@@ -109,9 +109,28 @@ def deactivate_business(
     return _change(uow, business_id, active=False)
 
 
+def reactivate_business(business_id: str, *, uow: UnitOfWork) -> Business:
+    """Make a deactivated business active again, on the plan it had. Idempotent.
+
+    Deactivation released its number and canceled its scheduled messages; those stay
+    as they are: it provisions a number again to send. Consent records and opt-outs
+    were kept throughout and apply again as they were.
+
+    Raises:
+        BusinessNotFound: no business has that id.
+    """
+    return _change(uow, business_id, active=True)
+
+
 def list_businesses(*, uow: UnitOfWork) -> Sequence[Business]:
     with uow:
         return list(uow.businesses.list())
 
 
-__all__ = ["change_plan", "create_business", "deactivate_business", "list_businesses"]
+__all__ = [
+    "change_plan",
+    "create_business",
+    "deactivate_business",
+    "list_businesses",
+    "reactivate_business",
+]

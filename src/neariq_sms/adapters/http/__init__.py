@@ -19,6 +19,7 @@ from neariq_sms.adapters.http.sessions import (
     create_session,
     end_session,
     resolve_session,
+    revoke_sessions,
     token_from_cookie_header,
 )
 from neariq_sms.adapters.http.wsgi import SmsWsgiApp, make_wsgi_app
@@ -37,5 +38,6 @@ __all__ = [
     "openapi_document",
     "read_body_async",
     "resolve_session",
+    "revoke_sessions",
     "token_from_cookie_header",
 ]

@@ -75,13 +75,32 @@ def resolve_session(token: str | None, *, uow: UnitOfWork, clock: Clock) -> str 
     return session.business_id
 
 
-def end_session(token: str, *, uow: UnitOfWork) -> None:
-    """Sign out: the token stops working at once. Idempotent."""
+def end_session(token: str, *, uow: UnitOfWork) -> bool:
+    """Sign out: the token stops working at once. Idempotent.
+
+    Returns:
+        Whether a session had that token (expired or not).
+    """
     if not _plausible(token):
-        return
+        return False
+    token_hash = hash_token(token)
     with uow:
-        uow.sessions.delete(hash_token(token))
+        existed = uow.sessions.get(token_hash) is not None
+        uow.sessions.delete(token_hash)
         uow.commit()
+    return existed
+
+
+def revoke_sessions(business_id: str, *, uow: UnitOfWork) -> int:
+    """Sign every session of a business out (a leaked cookie, staff leaving). Idempotent.
+
+    Returns:
+        How many sessions ended. An unknown business simply has none.
+    """
+    with uow:
+        count = uow.sessions.delete_for_business(business_id)
+        uow.commit()
+    return count
 
 
 def token_from_cookie_header(header: str | None) -> str | None:
@@ -102,5 +121,6 @@ __all__ = [
     "end_session",
     "hash_token",
     "resolve_session",
+    "revoke_sessions",
     "token_from_cookie_header",
 ]

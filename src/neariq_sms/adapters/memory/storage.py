@@ -397,6 +397,12 @@ class _Sessions:
         if token_hash in self._s.sessions:
             self._tx.remove(self._s.sessions, token_hash)
 
+    def delete_for_business(self, business_id: str) -> int:
+        hashes = [h for h, s in self._s.sessions.items() if s.business_id == business_id]
+        for token_hash in hashes:
+            self._tx.remove(self._s.sessions, token_hash)
+        return len(hashes)
+
 
 class _Open:
     """The repositories of one open transaction; the store's lock is held meanwhile."""

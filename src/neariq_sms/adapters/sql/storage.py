@@ -822,6 +822,12 @@ class _Sessions:
             sa.delete(dashboard_sessions).where(dashboard_sessions.c.token_hash == token_hash)
         )
 
+    def delete_for_business(self, business_id: str) -> int:
+        result = self._db.conn.execute(
+            sa.delete(dashboard_sessions).where(dashboard_sessions.c.business_id == business_id)
+        )
+        return int(result.rowcount)
+
 
 class _Open:
     """The connection and repositories of one thread's open block."""
