@@ -172,10 +172,12 @@ class MethodNotAllowed(SmsError):
 class SmsNotConfigured(SmsError):
     code: ClassVar[str] = "sms_not_configured"
     status: ClassVar[int] = 503
+    #: What is missing; the credentials unless something else is.
+    reason: str = "no telephony provider credentials"
 
     @property
     def message(self) -> str:
-        return "SMS is not configured: no telephony provider credentials."
+        return f"SMS is not configured: {self.reason}."
 
 
 @attrs.define(auto_exc=True, eq=False)

@@ -339,6 +339,13 @@ def _post_opt_in(req: _Request, s: Services, business_id: str) -> Response:
 def _verified_form(req: _Request, s: Services) -> list[tuple[str, str]]:
     """The webhook's form parameters, once its signature verifies; else 403 (or 503)."""
     if s.webhooks is None:
+        if s.telephony.configured:
+            # A provider with no verifier: build_services had a token but no URL to check
+            # signatures against (a host app runs no server that knows its own address).
+            raise SmsNotConfigured(
+                reason="webhook signatures cannot be checked without NEARIQ_SMS_PUBLIC_URL,"
+                " the public base URL Twilio calls"
+            )
         raise SmsNotConfigured()
     signature = req.headers.get(SIGNATURE_HEADER.lower(), "")
     try:
