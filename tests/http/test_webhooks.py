@@ -139,6 +139,26 @@ def test_twilios_opt_out_type_counts_for_a_localised_keyword(
     assert consent_record(tenant)["optedOut"] is False
 
 
+def test_a_stop_to_a_released_number_opts_the_customer_out_of_the_business(
+    server: LiveServer, shop: tuple[Tenant, str]
+) -> None:
+    """Release, provision another number, STOP to the old one: the business can no longer
+    text that customer (consent is per business, not per number)."""
+    tenant, old_number = shop
+    with tenant.client() as client:
+        assert post_action(client, "release").status_code == 200
+        found = client.get("/api/sms", params={"action": "search", "areaCode": "415"}).json()
+        new_number = next(n["number"] for n in found["numbers"] if n["number"] != old_number)
+        assert post_action(client, "provision", phoneNumber=new_number).status_code == 200
+    answer = signed_post(server, INBOUND, inbound(old_number, "STOP", "SM" + uuid.uuid4().hex))
+    assert answer.status_code == 200
+    assert "<Message>" in answer.text
+    with tenant.client() as client:
+        refused = post_action(client, "send_review_request", to=CUSTOMER, customerName="Jane")
+        assert (refused.status_code, error_of(refused)) == (400, "recipient_opted_out")
+    assert consent_record(tenant)["optOutSource"] == "keyword"
+
+
 @pytest.mark.parametrize(
     "signature",
     [None, "", "bm90IGEgc2lnbmF0dXJl", "wrong-token"],

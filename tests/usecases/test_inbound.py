@@ -241,3 +241,70 @@ def test_an_opt_out_from_either_side_is_an_opt_out(
     record = uc.get_consent(business.id, CUSTOMER, uow=uow)
     assert record is not None
     assert record.opted_out
+
+
+NEW_NUMBER = "+15125550124"
+
+
+def test_a_stop_to_a_number_the_business_released_opts_out_of_the_business(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """Consent is per business: release, provision another number, STOP to the old one,
+    and the business can no longer text that customer from the new one."""
+    business = ready_business(uow, telephony, clock)
+    uc.release_number(business.id, uow=uow, telephony=telephony, clock=clock)
+    uc.provision_number(business.id, NEW_NUMBER, uow=uow, telephony=telephony, clock=clock)
+    result = inbound(uow, clock, "STOP", sid="SM" + "5" * 32, to=AUSTIN_NUMBER)
+    assert (result.business_id, result.keyword) == (business.id, Keyword.OPT_OUT)
+    assert result.reply is not None
+    record = uc.get_consent(business.id, CUSTOMER, uow=uow)
+    assert record is not None
+    assert (record.opted_out, record.opt_out_source) == (True, "keyword")
+    with pytest.raises(RecipientOptedOut):
+        uc.send_review_request(
+            business.id, CUSTOMER, "Jane", uow=uow, telephony=telephony, clock=clock
+        )
+    assert telephony.calls["send"] == 0
+    again = inbound(uow, clock, "STOP", sid="SM" + "5" * 32, to=AUSTIN_NUMBER)
+    assert again.duplicate
+
+
+def test_a_stop_to_a_reassigned_number_opts_out_of_its_holder_and_every_former_one(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """The customer may mean either business: both stop texting them. A START lifts only
+    the current holder's opt-out; the former holder needs the customer's START to its own
+    number."""
+    former = ready_business(uow, telephony, clock, name="Former")
+    uc.release_number(former.id, uow=uow, telephony=telephony, clock=clock)
+    holder = ready_business(uow, telephony, clock, name="Holder")
+    result = inbound(uow, clock, "STOP", sid="SM" + "6" * 32)
+    assert result.business_id == holder.id
+    assert result.reply is not None
+    assert result.reply.startswith("Holder:")
+    for business in (former, holder):
+        record = uc.get_consent(business.id, CUSTOMER, uow=uow)
+        assert record is not None
+        assert record.opted_out, business.name
+    assert uc.list_conversation(former.id, CUSTOMER, uow=uow).items == []
+    assert [i.body for i in uc.list_conversation(holder.id, CUSTOMER, uow=uow).items] == ["STOP"]
+    clock.advance(timedelta(minutes=1))
+    inbound(uow, clock, "START", sid="SM" + "7" * 32)
+    holder_record = uc.get_consent(holder.id, CUSTOMER, uow=uow)
+    former_record = uc.get_consent(former.id, CUSTOMER, uow=uow)
+    assert holder_record is not None
+    assert former_record is not None
+    assert (holder_record.opted_out, former_record.opted_out) == (False, True)
+
+
+@pytest.mark.parametrize("body", ["Is the gym open on Sunday?", "HELP", "START"])
+def test_anything_but_a_stop_to_a_released_number_is_ignored(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock, body: str
+) -> None:
+    """No business holds the number: no conversation, no reply, no opt-in."""
+    business = ready_business(uow, telephony, clock)
+    uc.release_number(business.id, uow=uow, telephony=telephony, clock=clock)
+    before = snapshot(uow, phones=[CUSTOMER])
+    result = inbound(uow, clock, body, sid="SM" + "8" * 32)
+    assert result == uc.InboundResult(None, None, None)
+    assert snapshot(uow, phones=[CUSTOMER]) == before

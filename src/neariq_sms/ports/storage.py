@@ -63,6 +63,11 @@ class NumberRepository(Protocol):
         """The pending or active row of this number, whichever business holds it."""
         ...
 
+    def rows_of(self, number: PhoneNumber) -> Sequence[SmsNumber]:
+        """Every row of this number, whichever business, released ones included, oldest
+        first: who ever held it."""
+        ...
+
     def update(self, number: SmsNumber) -> None:
         """Overwrite a row (activate with its provider sid, or mark released)."""
         ...

@@ -61,9 +61,22 @@ def handle_inbound_message(
     ``provider_keyword`` is the provider's own classification when it sent
     one (Twilio's ``OptOutType``); it counts as well
     (:func:`~neariq_sms.domain.keywords.combine`). Every message is stored for the
-    conversation view; a message from an unknown sender creates no consent.
-    Redelivery of the same provider sid changes nothing. Messages to numbers
-    no business holds are ignored.
+    conversation view of the business holding the number; a message from an
+    unknown sender creates no consent. Redelivery of the same provider sid
+    changes nothing.
+
+    Consent is per business, so an opt-out reaches every business that ever
+    held the number, not only its holder: a customer who texts STOP to a
+    number its business released (and keeps texting from another) is opted
+    out of that business. When the number is now another business's, the
+    STOP opts the customer out of the holder and of every former holder as
+    well: the customer may be answering either one, and wrongly stopping a
+    business costs a consent the customer can give again (START to that
+    business's own number), while wrongly texting an opted-out customer
+    breaks the law. The message itself is stored for the holder, or, for a
+    number nobody holds now, for its latest former holder (whose name the
+    confirmation carries). An opt-in or any other message reaches only the
+    business holding the number; to a number nobody holds it is ignored.
     """
     now = clock.now()
     try:
@@ -77,9 +90,18 @@ def handle_inbound_message(
     text = body.replace("\x00", "")[:MAX_INBOUND_BODY]
     keyword = combine(classify(text), provider_keyword)
     with uow:
-        number = uow.numbers.holder_of(to_number)
-        business = uow.businesses.get(number.business_id) if number else None
-        if number is None or number.status is not NumberStatus.ACTIVE or business is None:
+        held = uow.numbers.holder_of(to_number)
+        holder = held if held is not None and held.status is NumberStatus.ACTIVE else None
+        opted_out_of: list[str] = []
+        owner_id = holder.business_id if holder else None
+        if keyword is Keyword.OPT_OUT:
+            rows = uow.numbers.rows_of(to_number)
+            # Sorted: one lock order for every transaction writing these records.
+            opted_out_of = sorted({row.business_id for row in rows})
+            if owner_id is None and rows:
+                owner_id = rows[-1].business_id
+        business = uow.businesses.get(owner_id) if owner_id else None
+        if business is None:
             log.info("inbound message to a number no business holds to=%s", to_number)
             return InboundResult(None, None, None)
         message = InboundMessage(
@@ -94,7 +116,8 @@ def handle_inbound_message(
         )
         stored = uow.inbound.add(message)
         if stored and keyword is Keyword.OPT_OUT:
-            store_opt_out(uow, business.id, sender, source="keyword", now=now)
+            for business_id in opted_out_of:
+                store_opt_out(uow, business_id, sender, source="keyword", now=now)
         elif stored and keyword is Keyword.OPT_IN:
             store_opt_in(uow, business.id, sender, source="keyword", now=now)
         uow.commit()

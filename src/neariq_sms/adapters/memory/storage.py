@@ -131,6 +131,10 @@ class _Numbers:
     def holder_of(self, number: PhoneNumber) -> SmsNumber | None:
         return self._holding(lambda n: n.number == number)
 
+    def rows_of(self, number: PhoneNumber) -> Sequence[SmsNumber]:
+        rows = [n for n in self._s.numbers.values() if n.number == number]
+        return sorted(rows, key=lambda n: (n.created_at, n.id))
+
     def update(self, number: SmsNumber) -> None:
         if number.id in self._s.numbers:
             self._check_slots(number)

@@ -479,6 +479,15 @@ class _Numbers:
     def holder_of(self, number: PhoneNumber) -> SmsNumber | None:
         return self._holding(sms_numbers.c.number == number.e164)
 
+    def rows_of(self, number: PhoneNumber) -> Sequence[SmsNumber]:
+        # Read only for an opt-out; the partial index on number covers held rows only.
+        rows = self._db.conn.execute(
+            sa.select(sms_numbers)
+            .where(sms_numbers.c.number == number.e164)
+            .order_by(sms_numbers.c.created_at, sms_numbers.c.id)
+        )
+        return [_row_to_number(row) for row in rows]
+
     def update(self, number: SmsNumber) -> None:
         if self.get(number.id) is None:
             return
