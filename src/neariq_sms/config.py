@@ -57,7 +57,7 @@ def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
 
 @attrs.frozen
 class Settings:
-    """The configuration table of ``spec/reference-server.md``."""
+    """The configuration table of ``docs/configuration.md``."""
 
     database_url: str = DEFAULT_DATABASE_URL
     twilio_account_sid: str | None = None

@@ -12,7 +12,15 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from neariq_sms import usecases as uc
-from neariq_sms.cli.common import CliError, Commands, build, emit, is_loopback_host, safe_url
+from neariq_sms.cli.common import (
+    CliError,
+    Commands,
+    build,
+    emit,
+    install_hint,
+    is_loopback_host,
+    safe_url,
+)
 from neariq_sms.cli.database import prepare_database
 from neariq_sms.config import Services, Settings
 
@@ -155,7 +163,12 @@ class _LateApp:
 
 
 def _listen(host: str, port: int, app: _LateApp) -> Any:
-    from waitress import create_server
+    try:
+        from waitress import create_server
+    except ModuleNotFoundError:
+        raise CliError(
+            f"serve needs waitress, which is not installed: {install_hint('server')}"
+        ) from None
 
     where = f"{url_host(host) if host else 'every address'}:{port}"
     try:

@@ -1,7 +1,7 @@
 """One exception type per rule.
 
 Each carries a stable machine ``code`` and the HTTP ``status`` of the error
-table in ``spec/reference-server.md``. Only the HTTP adapter turns them into
+table in ``docs/http-contract.md``. Only the HTTP adapter turns them into
 responses; every other layer just raises and catches them by type.
 """
 

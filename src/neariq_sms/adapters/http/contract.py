@@ -6,7 +6,7 @@ business id the host resolved from its own session or ``None``) to
 and the Flask and FastAPI examples are a few lines around it.
 
 Errors answer ``{"ok": false, "error": "...", "code": "..."}`` with the status
-of the error table in ``spec/reference-server.md``, checked in its order:
+of the error table in ``docs/http-contract.md``, checked in its order:
 route and method, body size, 401, 404, the request's shape, 503, the plan,
 then the action's own rules. The use cases check from 404 on; this layer
 checks only what they cannot see (the JSON body, the query string, the

@@ -1,6 +1,6 @@
 """The schema: SQLAlchemy Core tables on one ``MetaData``.
 
-The invariants of DESIGN.md live here as constraints, so that they hold for
+The invariants of docs/domain-rules.md live here as constraints, so that they hold for
 every process sharing the database: partial unique indexes for the
 one-number rules, primary keys for one consent per (business, phone) and one
 allowance row per (business, period), a unique (business, idempotency key),
