@@ -21,6 +21,7 @@ from neariq_sms import usecases as uc
 from neariq_sms.adapters.clock import SystemClock
 from neariq_sms.adapters.memory import SimulatedTelephony
 from neariq_sms.adapters.sql import SqlUnitOfWork, make_engine, upgrade
+from neariq_sms.adapters.sql.sandbox import SqlSandboxState
 from neariq_sms.domain.messages import MessageStatus, SentMessage
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import Plan, Policy
@@ -137,9 +138,10 @@ class Shop:
 def create_shop(
     uow: SqlUnitOfWork, name: str, plan: str = "enterprise", *, area_code: str = "512"
 ) -> Shop:
-    """A business with an active number, bought from the simulator (one per area code)."""
+    """A business with an active number, bought from the sandbox of that database (one
+    per area code), so that ``serve --sandbox`` processes on it can send from it."""
     clock = SystemClock()
-    telephony = SimulatedTelephony()
+    telephony = SimulatedTelephony(state=SqlSandboxState(uow.engine))
     business = uc.create_business(name, plan, uow=uow, clock=clock, review_url=REVIEW_URL)
     [first, *_] = uc.search_numbers(business.id, area_code, uow=uow, telephony=telephony)
     result = uc.provision_number(

@@ -148,24 +148,28 @@ def upgrade_database(database_url: str) -> None:
     upgrade(database_url)
 
 
-def _sandbox_telephony(uow: UnitOfWork) -> TelephonyProvider:
-    """The simulated provider, owning the numbers storage says are active.
+def _sandbox_telephony(uow: UnitOfWork, clock: Clock) -> TelephonyProvider:
+    """The simulated provider, its account kept beside the application's data.
 
-    Storage outlives a sandbox process; the simulator starts empty. Adopting
-    the stored numbers keeps a restarted sandbox able to send from them.
+    On a SQL database the account (numbers bought, messages accepted) lives in
+    that database, so every process sharing it (servers, ``dispatch``,
+    ``reconcile``) and every restart sees one provider. With in-memory storage
+    it lives in this process, as the data does.
     """
-    from neariq_sms.adapters.memory import SimulatedTelephony
-    from neariq_sms.domain.business import NumberStatus
+    from neariq_sms.adapters.memory import InMemoryUnitOfWork, SimulatedTelephony
+    from neariq_sms.adapters.memory.telephony import SandboxState
     from neariq_sms.domain.phone import PhoneNumber
 
-    telephony = SimulatedTelephony()
+    state: SandboxState | None = None
+    if not isinstance(uow, InMemoryUnitOfWork):
+        from neariq_sms.adapters.sql import SqlUnitOfWork
+        from neariq_sms.adapters.sql.sandbox import SqlSandboxState
+
+        if isinstance(uow, SqlUnitOfWork):
+            state = SqlSandboxState(uow.engine)
+    telephony = SimulatedTelephony(clock=clock, state=state)
     telephony.unavailable.add(PhoneNumber(SANDBOX_UNAVAILABLE_NUMBER))
     telephony.carrier_opted_out.add(PhoneNumber(SANDBOX_OPTED_OUT_RECIPIENT))
-    with uow:
-        for business in uow.businesses.list():
-            held = uow.numbers.holding(business.id)
-            if held is not None and held.status is NumberStatus.ACTIVE and held.provider_sid:
-                telephony.owned[held.provider_sid] = held.number
     return telephony
 
 
@@ -185,7 +189,9 @@ def build_services(
 
     Args:
         settings: the configuration, usually :meth:`Settings.from_env`.
-        sandbox: use the built-in simulated provider instead of Twilio.
+        sandbox: use the built-in simulated provider instead of Twilio. On a
+            SQL database its account lives in that database: one provider for
+            every process sharing it.
         public_url: the base URL webhooks are signed for when
             ``NEARIQ_SMS_PUBLIC_URL`` is unset (the server's own address).
         uow, clock, policy: replace the configured ones (tests, embedding hosts).
@@ -193,11 +199,12 @@ def build_services(
     from neariq_sms.adapters.clock import SystemClock
 
     uow = uow if uow is not None else make_uow(settings.database_url)
+    clock = clock or SystemClock()
     base_url = settings.public_url or public_url
     telephony: TelephonyProvider
     token: str | None
     if sandbox:
-        telephony = _sandbox_telephony(uow)
+        telephony = _sandbox_telephony(uow, clock)
         token = settings.twilio_auth_token or SANDBOX_AUTH_TOKEN
     elif settings.twilio_configured:
         from twilio.rest import Client
@@ -221,7 +228,7 @@ def build_services(
     return Services(
         uow=uow,
         telephony=telephony,
-        clock=clock or SystemClock(),
+        clock=clock,
         policy=policy or settings.policy(),
         webhooks=webhooks,
     )

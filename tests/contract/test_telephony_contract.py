@@ -12,11 +12,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from neariq_sms.adapters.memory import SimulatedTelephony
 from neariq_sms.adapters.memory.telephony import Operation
+from neariq_sms.adapters.sql.sandbox import SqlSandboxState
 from neariq_sms.adapters.twilio import RetryPolicy, TwilioTelephony
 from neariq_sms.domain.business import AvailableNumber, PurchasedNumber
 from neariq_sms.domain.errors import (
@@ -28,6 +31,7 @@ from neariq_sms.domain.errors import (
 from neariq_sms.domain.messages import MessageStatus
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.ports.telephony import TelephonyProvider
+from tests.sql.backends import postgres_engine, sqlite_engine
 from tests.twilio.fake_twilio import FakeTwilio
 
 SPEC_EXAMPLE = AvailableNumber(PhoneNumber("+15125550123"), "(512) 555-0123", "Austin", "TX")
@@ -75,7 +79,41 @@ def twilio() -> Iterator[Harness]:
         )
 
 
-@pytest.fixture(params=["simulated", "twilio"])
+def _sandbox_on(engine: sa.Engine) -> Harness:
+    sim = SimulatedTelephony(state=SqlSandboxState(engine))
+    return Harness(
+        telephony=sim,
+        unconfigured=SimulatedTelephony(configured=False, state=SqlSandboxState(engine)),
+        make_unavailable=sim.unavailable.add,
+        opt_out_at_carrier=sim.carrier_opted_out.add,
+        fail_next=lambda op: sim.fail_next(op, ProviderError(reason="injected")),
+    )
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def sandbox_engine(request: pytest.FixtureRequest) -> Iterator[sa.Engine]:
+    """A migrated, empty database whose sandbox tables hold the simulator's account."""
+    engine = sqlite_engine() if request.param == "sqlite" else postgres_engine()
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sandbox_sqlite() -> Iterator[Harness]:
+    """The simulator with its account in a SQLite database (what ``serve --sandbox`` runs)."""
+    engine = sqlite_engine()
+    yield _sandbox_on(engine)
+    engine.dispose()
+
+
+@pytest.fixture
+def sandbox_postgres() -> Iterator[Harness]:
+    engine = postgres_engine()
+    yield _sandbox_on(engine)
+    engine.dispose()
+
+
+@pytest.fixture(params=["simulated", "sandbox_sqlite", "sandbox_postgres", "twilio"])
 def harness(request: pytest.FixtureRequest) -> Harness:
     return request.getfixturevalue(request.param)  # type: ignore[no-any-return]
 
@@ -175,3 +213,39 @@ def test_a_send_outage_is_a_provider_error_and_the_next_send_goes_through(
     with pytest.raises(ProviderError):
         harness.telephony.send(from_=sender, to=CUSTOMER, body="Hi")
     assert harness.telephony.send(from_=sender, to=CUSTOMER, body="Hi").provider_sid
+
+
+# --- the sandbox as one account ---------------------------------------------------------
+
+
+def test_simulators_never_repeat_a_sid() -> None:
+    """Two simulators (two processes, or one restarted) hand out distinct sids."""
+    first, second = SimulatedTelephony(), SimulatedTelephony()
+    bought = [t.purchase(SPEC_EXAMPLE.number) for t in (first, second)]
+    sent = [t.send(from_=SPEC_EXAMPLE.number, to=CUSTOMER, body="Hi") for t in (first, second)]
+    assert bought[0].provider_sid != bought[1].provider_sid
+    assert sent[0].provider_sid != sent[1].provider_sid
+
+
+def test_simulators_on_one_database_are_one_account(sandbox_engine: sa.Engine) -> None:
+    """Bought through one, the number sends through the other, is offered and sold by
+    neither again, and each finds what the other sent; after release both may buy it."""
+    one, other = _sandbox_on(sandbox_engine).telephony, _sandbox_on(sandbox_engine).telephony
+    purchase = one.purchase(SPEC_EXAMPLE.number)
+    assert other.owned_numbers() == [purchase]
+    assert SPEC_EXAMPLE not in other.search_available("512", 3)
+    with pytest.raises(NumberUnavailable):
+        other.purchase(SPEC_EXAMPLE.number)
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    sent = other.send(from_=SPEC_EXAMPLE.number, to=CUSTOMER, body="Hi Jane")
+    found = one.find_messages(
+        from_=SPEC_EXAMPLE.number,
+        to=CUSTOMER,
+        sent_after=before,
+        sent_before=datetime.now(UTC) + timedelta(seconds=1),
+    )
+    assert [(m.provider_sid, m.body) for m in found] == [(sent.provider_sid, "Hi Jane")]
+    other.release(purchase.provider_sid)
+    assert one.owned_numbers() == []
+    assert one.search_available("512", 1) == [SPEC_EXAMPLE]
+    assert other.purchase(SPEC_EXAMPLE.number).provider_sid != purchase.provider_sid

@@ -383,7 +383,10 @@ def test_an_inactive_business_is_404_before_any_shape_error(
     shop = Shop().ready()
     status, _, answer = shop.call(method, path, body, query, headers)
     assert status == 400, answer
-    uc.deactivate_business(shop.id, uow=shop.services.uow, clock=shop.clock)
+    services = shop.services
+    uc.deactivate_business(
+        shop.id, uow=services.uow, clock=shop.clock, telephony=services.telephony
+    )
     status, _, answer = shop.call(method, path, body, query, headers)
     assert (status, answer["code"]) == (404, "business_not_found")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import re
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -9,13 +12,24 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy.pool import NullPool
 
+from neariq_sms.adapters.memory import SimulatedTelephony
 from neariq_sms.adapters.sql import SqlUnitOfWork, make_engine, metadata, upgrade
-from neariq_sms.domain import Business, NumberStatus, Plan, SmsNumber
+from neariq_sms.adapters.sql.migrate import alembic_config
+from neariq_sms.adapters.sql.sandbox import SqlSandboxState
+from neariq_sms.adapters.sql.tables import businesses, sms_numbers
+from neariq_sms.domain import Business, MessageStatus, NumberStatus, Plan, SmsNumber
 from neariq_sms.domain.errors import DuplicateNumber, NumberAlreadyProvisioned
 from neariq_sms.domain.phone import PhoneNumber
+from tests.sql.backends import postgres_url
 
 T0 = datetime(2026, 3, 10, 17, 0, tzinfo=UTC)
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_the_migrated_schema_equals_the_tables_metadata(engine: sa.Engine) -> None:
@@ -35,7 +49,7 @@ def test_upgrading_an_up_to_date_database_changes_nothing(engine: sa.Engine) -> 
     with uow:
         assert [b.id for b in uow.businesses.list()] == ["b1"]
     with engine.connect() as connection:
-        assert MigrationContext.configure(connection).get_current_revision() == "0001"
+        assert MigrationContext.configure(connection).get_current_revision() == head_revision()
 
 
 def test_timestamps_come_back_aware_and_in_utc(engine: sa.Engine) -> None:
@@ -138,3 +152,90 @@ def test_the_password_never_shows_in_a_repr() -> None:
     uow = SqlUnitOfWork(sa.create_engine("postgresql+psycopg://app:s3cr3t-pw@db.example/sms"))
     assert "s3cr3t-pw" not in repr(uow)
     assert "db.example/sms" in repr(uow)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sa.Engine]:
+    """A database with no schema at all, on each SQL engine."""
+    if request.param == "sqlite":
+        engine = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+        yield engine
+        engine.dispose()
+        return
+    url = postgres_url()
+    schema = f"nq_migrate_{os.getpid()}_{abs(hash(request.node.nodeid)) % 10**8}"
+    admin = make_engine(url, poolclass=NullPool)
+    with admin.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine = make_engine(url, connect_args={"options": f"-c search_path={schema}"})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.begin() as connection:
+            connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_upgrading_a_sandbox_database_from_0001_keeps_its_numbers_sendable(
+    empty_engine: sa.Engine,
+) -> None:
+    """Before 0002 every sandbox process adopted the active numbers at start, with sids
+    counted from 1 per process (so two businesses could share one). The upgrade adopts
+    them once, gives a repeated sid a fresh one, and keeps the data as it was."""
+    upgrade(empty_engine, "0001")
+    old_sid = "PN" + "0" * 31 + "1"  # what two old sandbox processes both handed out
+    rows = [
+        ("n1", "b1", "+15125550123", "active", old_sid),
+        ("n2", "b2", "+14155550123", "active", old_sid),
+        ("n3", "b3", "+13035550123", "released", "PN" + "0" * 31 + "2"),
+    ]
+    with empty_engine.begin() as connection:
+        for business in ("b1", "b2", "b3"):
+            connection.execute(
+                businesses.insert(),
+                {
+                    "id": business,
+                    "name": "Shop",
+                    "plan": "growth",
+                    "created_at": T0,
+                    "timezone": "America/Chicago",
+                    "active": True,
+                },
+            )
+        for number_id, business, number, status, sid in rows:
+            connection.execute(
+                sms_numbers.insert(),
+                {
+                    "id": number_id,
+                    "business_id": business,
+                    "number": number,
+                    "status": status,
+                    "created_at": T0,
+                    "provider_sid": sid,
+                },
+            )
+    upgrade(empty_engine)
+
+    uow = SqlUnitOfWork(empty_engine)
+    with uow:
+        held = [uow.numbers.holding(b) for b in ("b1", "b2", "b3")]
+        assert [b.id for b in uow.businesses.list()] == ["b1", "b2", "b3"]
+    first, second, third = held
+    assert first is not None
+    assert second is not None
+    assert third is None
+    assert first.provider_sid == old_sid
+    assert second.provider_sid != old_sid
+    assert re.fullmatch(r"PN[0-9a-f]{32}", second.provider_sid or "")
+    sandbox = SimulatedTelephony(state=SqlSandboxState(empty_engine))
+    assert sandbox.owned == {old_sid: first.number, second.provider_sid: second.number}
+    for number in (first, second):
+        sent = sandbox.send(from_=number.number, to=PhoneNumber("+15557654321"), body="Hi")
+        assert sent.status is MessageStatus.QUEUED
+    sandbox.release(second.provider_sid or "")
+    assert list(sandbox.owned) == [old_sid]
+    with empty_engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert diff == []

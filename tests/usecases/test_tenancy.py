@@ -6,7 +6,13 @@ import pytest
 
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.memory import ManualClock, SimulatedTelephony
-from neariq_sms.domain import BusinessNotFound, ConsentRequired, DuplicateNumber
+from neariq_sms.domain import (
+    BusinessNotFound,
+    ConsentRequired,
+    DuplicateNumber,
+    PhoneNumber,
+    SmsNotConfigured,
+)
 from neariq_sms.ports import UnitOfWork
 from tests.usecases.support import AUSTIN_NUMBER, CUSTOMER, ready_business, snapshot
 
@@ -84,4 +90,30 @@ def test_a_deactivated_business_is_not_found_for_every_operation(
     for call in calls:
         with pytest.raises(BusinessNotFound):
             call()
+    assert snapshot(uow) == before
+
+
+@pytest.mark.parametrize("provider", ["none", "unconfigured"])
+def test_a_business_holding_a_number_is_not_deactivated_without_a_provider(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock, provider: str
+) -> None:
+    """Without a provider to release it, the number would stay bought behind an inactive
+    business: deactivation refuses with sms_not_configured and changes nothing."""
+    business = ready_business(uow, telephony, clock)
+    unconfigured = SimulatedTelephony(configured=False) if provider == "unconfigured" else None
+    before = snapshot(uow)
+    with pytest.raises(SmsNotConfigured):
+        uc.deactivate_business(business.id, uow=uow, clock=clock, telephony=unconfigured)
+    assert snapshot(uow) == before
+    assert list(telephony.owned.values()) == [PhoneNumber(AUSTIN_NUMBER)]
+
+
+def test_a_business_without_a_number_is_deactivated_without_a_provider(
+    uow: UnitOfWork, clock: ManualClock
+) -> None:
+    """Nothing to release: no provider is needed, and a second call changes nothing."""
+    business = uc.create_business("Shop", "growth", uow=uow, clock=clock)
+    assert not uc.deactivate_business(business.id, uow=uow, clock=clock).active
+    before = snapshot(uow)
+    uc.deactivate_business(business.id, uow=uow, clock=clock)
     assert snapshot(uow) == before

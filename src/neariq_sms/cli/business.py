@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from neariq_sms import usecases as uc
-from neariq_sms.cli.common import Commands, emit, storage_services
+from neariq_sms.cli.common import CliError, Commands, add_sandbox_flag, emit, storage_services
+from neariq_sms.domain.errors import SmsNotConfigured
 
 
 def cmd_business_create(args: argparse.Namespace) -> int:
@@ -41,8 +42,14 @@ def cmd_business_set_plan(args: argparse.Namespace) -> int:
 
 
 def cmd_business_deactivate(args: argparse.Namespace) -> int:
-    s = storage_services()
-    business = uc.deactivate_business(args.id, uow=s.uow, clock=s.clock, telephony=s.telephony)
+    s = storage_services(sandbox=args.sandbox)
+    try:
+        business = uc.deactivate_business(args.id, uow=s.uow, clock=s.clock, telephony=s.telephony)
+    except SmsNotConfigured:
+        raise CliError(
+            "the business holds a number and no provider is configured to release it: set"
+            " TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN, or pass --sandbox; nothing changed"
+        ) from None
     emit(f"{business.id} is deactivated")
     return 0
 
@@ -84,10 +91,12 @@ def register(commands: Commands) -> None:
     deactivate = b_commands.add_parser(
         "deactivate",
         help="deactivate a business (releases its number)",
-        description="Deactivate a business: its number is released when a provider is"
-        " configured, its scheduled messages are canceled.",
+        description="Deactivate a business: its number is released at the provider and"
+        " its scheduled messages are canceled. A business holding a number needs the"
+        " provider (Twilio credentials, or --sandbox): without it nothing changes.",
     )
     deactivate.add_argument("id", help="the business id")
+    add_sandbox_flag(deactivate)
     deactivate.set_defaults(func=cmd_business_deactivate)
     reactivate = b_commands.add_parser(
         "reactivate",

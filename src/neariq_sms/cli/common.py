@@ -76,11 +76,21 @@ def build(settings: Settings, **kwargs: Any) -> Services:
         ) from None
 
 
-def storage_services() -> Services:
+def storage_services(*, sandbox: bool = False) -> Services:
     """The services of a command that uses storage, its database checked (and a new
-    SQLite file migrated) first."""
+    SQLite file migrated) first; ``sandbox``: with the database's simulated provider."""
     from neariq_sms.cli.database import prepare_database
 
     settings = Settings.from_env()
     prepare_database(settings.database_url, upgrade=False)
-    return build(settings)
+    return build(settings, sandbox=sandbox)
+
+
+def add_sandbox_flag(parser: argparse.ArgumentParser) -> None:
+    """``--sandbox`` on a command that calls the provider: the sandbox of this database."""
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="use the built-in simulated provider: the same one `serve --sandbox` uses on"
+        " this database",
+    )

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from neariq_sms import usecases as uc
-from neariq_sms.cli.common import CliError, Commands, emit, storage_services
+from neariq_sms.cli.common import CliError, Commands, add_sandbox_flag, emit, storage_services
 
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
-    s = storage_services()
+    s = storage_services(sandbox=args.sandbox)
     batch = 100
     totals = [0, 0, 0]
     while True:
@@ -31,7 +31,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
     if args.older_than < 0:
         raise CliError("--older-than must be zero or more seconds")
-    s = storage_services()
+    s = storage_services(sandbox=args.sandbox)
     report = uc.reconcile(
         uow=s.uow,
         telephony=s.telephony,
@@ -50,6 +50,7 @@ def register(commands: Commands) -> None:
         description="Send the scheduled messages that are due (for cron or a job runner)."
         " Safe to run often and from several hosts at once.",
     )
+    add_sandbox_flag(dispatch)
     dispatch.set_defaults(func=cmd_dispatch)
 
     reconcile = commands.add_parser(
@@ -77,4 +78,5 @@ def register(commands: Commands) -> None:
         action="store_true",
         help="report numbers no business holds instead of releasing them",
     )
+    add_sandbox_flag(reconcile)
     reconcile.set_defaults(func=cmd_reconcile)

@@ -246,8 +246,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise
     stop = threading.Event()
     if args.sandbox:
-        # The sandbox provider lives in this process, so `neariq-sms dispatch` cannot
-        # reach it: the sandbox sends its own scheduled messages.
+        # A sandbox needs no cron: it sends its own scheduled messages (`dispatch
+        # --sandbox` may run beside it; a message is claimed once).
         threading.Thread(
             target=_dispatch_loop, args=(services, stop), name="sandbox-dispatch", daemon=True
         ).start()

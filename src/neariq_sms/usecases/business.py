@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import attrs
 
 from neariq_sms.domain.business import MAX_BUSINESS_NAME, Business, NumberStatus, validate_timezone
-from neariq_sms.domain.errors import BusinessNotFound, InvalidField
+from neariq_sms.domain.errors import BusinessNotFound, InvalidField, SmsNotConfigured
 from neariq_sms.domain.plans import Plan
 from neariq_sms.domain.review import validate_template
 from neariq_sms.ports.clock import Clock
@@ -89,17 +89,24 @@ def deactivate_business(
     clock: Clock,
     telephony: TelephonyProvider | None = None,
 ) -> Business:
-    """Deactivate a business: its number is released first when a configured
-    provider is given, and its scheduled messages are canceled and refunded.
-    Afterwards every operation for it answers ``BusinessNotFound``."""
+    """Deactivate a business: its number is released at the provider first,
+    then its scheduled messages are canceled and refunded. Afterwards every
+    operation for it answers ``BusinessNotFound``; a second call changes nothing.
+
+    A business holding an active number needs the provider that sold it:
+    without one (``telephony`` omitted or not configured) the call raises
+    ``SmsNotConfigured`` and changes nothing, rather than leave a number the
+    account keeps paying for behind an inactive business. A provider failure
+    (``ProviderError``) likewise leaves the business as it was.
+
+    Raises:
+        BusinessNotFound, SmsNotConfigured, ProviderError.
+    """
     with uow:
         number = uow.numbers.holding(business_id)
-    if (
-        telephony is not None
-        and telephony.configured
-        and number is not None
-        and (number.status is NumberStatus.ACTIVE)
-    ):
+    if number is not None and number.status is NumberStatus.ACTIVE:
+        if telephony is None:
+            raise SmsNotConfigured()
         release_number(business_id, uow=uow, telephony=telephony, clock=clock)
     now = clock.now()
     with uow:

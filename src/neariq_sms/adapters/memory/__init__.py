@@ -6,6 +6,19 @@ test their own code against them.
 
 from neariq_sms.adapters.clock import ManualClock, SystemClock
 from neariq_sms.adapters.memory.storage import InMemoryUnitOfWork
-from neariq_sms.adapters.memory.telephony import SentSms, SimulatedTelephony
+from neariq_sms.adapters.memory.telephony import (
+    MemoryState,
+    SandboxState,
+    SentSms,
+    SimulatedTelephony,
+)
 
-__all__ = ["InMemoryUnitOfWork", "ManualClock", "SentSms", "SimulatedTelephony", "SystemClock"]
+__all__ = [
+    "InMemoryUnitOfWork",
+    "ManualClock",
+    "MemoryState",
+    "SandboxState",
+    "SentSms",
+    "SimulatedTelephony",
+    "SystemClock",
+]

@@ -2,16 +2,24 @@
 
 Its numbers lie in the fictional 555-01XX range of the requested area code;
 area code 512's first result is the spec's ``+15125550123``. Sids look like
-Twilio's. Failures can be scripted per operation to exercise every path.
+Twilio's and never repeat (random, not counted: processes sharing a database
+and restarts must not collide). Failures can be scripted per operation to
+exercise every path.
+
+What the provider "holds" (numbers bought, messages accepted) lives in a
+:class:`SandboxState`: :class:`MemoryState` in this process by default, or a
+shared one (``adapters.sql.sandbox.SqlSandboxState``) so that every process on
+one database sees one provider account.
 """
 
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter, deque
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, Protocol
 
 import attrs
 import phonenumbers
@@ -65,9 +73,97 @@ class SentSms:
     from_: PhoneNumber
     to: PhoneNumber
     body: str
-    sent_at: datetime | None = None
+    sent_at: datetime
     #: Our id of the message, which a real provider's status callback would carry.
     message_id: str | None = None
+
+
+class SandboxState(Protocol):
+    """The account a simulated provider holds: bought numbers and accepted messages.
+
+    Each method is atomic on its own; the simulator needs no more (a real
+    provider gives no more either).
+    """
+
+    def owned(self) -> dict[str, PhoneNumber]:
+        """Every number the account holds, by sid."""
+        ...
+
+    def owns(self, number: PhoneNumber) -> bool: ...
+
+    def taken(self, prefix: str) -> set[PhoneNumber]:
+        """The held numbers whose E.164 form starts with ``prefix``."""
+        ...
+
+    def buy(self, sid: str, number: PhoneNumber) -> bool:
+        """Hold ``number`` under ``sid``; False (and nothing changed) when it is held already."""
+        ...
+
+    def release(self, sid: str) -> None:
+        """Let go of the number held under ``sid``; nothing when there is none."""
+        ...
+
+    def record(self, message: SentSms) -> None: ...
+
+    def sent(self) -> list[SentSms]:
+        """Every accepted message, oldest first."""
+        ...
+
+    def sent_between(
+        self, from_: PhoneNumber, to: PhoneNumber, after: datetime, before: datetime
+    ) -> list[SentSms]:
+        """Messages from ``from_`` to ``to`` with ``after <= sent_at <= before``, oldest first."""
+        ...
+
+
+class MemoryState:
+    """A :class:`SandboxState` in this process's memory. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._owned: dict[str, PhoneNumber] = {}
+        self._sent: list[SentSms] = []
+
+    def owned(self) -> dict[str, PhoneNumber]:
+        with self._lock:
+            return dict(self._owned)
+
+    def owns(self, number: PhoneNumber) -> bool:
+        with self._lock:
+            return number in self._owned.values()
+
+    def taken(self, prefix: str) -> set[PhoneNumber]:
+        with self._lock:
+            return {n for n in self._owned.values() if n.e164.startswith(prefix)}
+
+    def buy(self, sid: str, number: PhoneNumber) -> bool:
+        with self._lock:
+            if number in self._owned.values():
+                return False
+            self._owned[sid] = number
+            return True
+
+    def release(self, sid: str) -> None:
+        with self._lock:
+            self._owned.pop(sid, None)
+
+    def record(self, message: SentSms) -> None:
+        with self._lock:
+            self._sent.append(message)
+
+    def sent(self) -> list[SentSms]:
+        with self._lock:
+            return list(self._sent)
+
+    def sent_between(
+        self, from_: PhoneNumber, to: PhoneNumber, after: datetime, before: datetime
+    ) -> list[SentSms]:
+        with self._lock:
+            return [
+                m
+                for m in self._sent
+                if m.from_ == from_ and m.to == to and after <= m.sent_at <= before
+            ]
 
 
 @attrs.frozen
@@ -78,22 +174,26 @@ class _Failure:
 
 
 class SimulatedTelephony:
-    """In-memory :class:`~neariq_sms.ports.TelephonyProvider`. Thread-safe.
+    """A :class:`~neariq_sms.ports.TelephonyProvider` that sends nothing. Thread-safe.
 
     ``clock`` stamps the messages it accepts (the system clock by default);
     pass the use cases' clock so that lookups by time window agree with them.
+    ``state`` holds the account (this process's memory by default). Scripted
+    failures, the call counts and the sets below belong to this instance.
     """
 
-    def __init__(self, *, configured: bool = True, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        configured: bool = True,
+        clock: Clock | None = None,
+        state: SandboxState | None = None,
+    ) -> None:
         self._configured = configured
         self._clock = clock
+        self._state: SandboxState = state if state is not None else MemoryState()
         self._lock = threading.Lock()
-        self._serial = 0
         self._failures: dict[str, deque[_Failure]] = {}
-        #: Numbers the account owns, by sid.
-        self.owned: dict[str, PhoneNumber] = {}
-        #: Every message accepted, in order.
-        self.sent: list[SentSms] = []
         #: Recipients that texted STOP at the carrier: sending to them fails with 21610.
         self.carrier_opted_out: set[PhoneNumber] = set()
         #: Numbers that can no longer be bought.
@@ -104,6 +204,16 @@ class SimulatedTelephony:
     @property
     def configured(self) -> bool:
         return self._configured
+
+    @property
+    def owned(self) -> dict[str, PhoneNumber]:
+        """The numbers the account holds, by sid (a copy)."""
+        return self._state.owned()
+
+    @property
+    def sent(self) -> list[SentSms]:
+        """Every message accepted, in order (a copy)."""
+        return self._state.sent()
 
     def fail_next(
         self, operation: Operation, error: SmsError, *, times: int = 1, after_effect: bool = False
@@ -119,67 +229,63 @@ class SimulatedTelephony:
             queue.extend(_Failure(error, after_effect) for _ in range(times))
 
     def _begin(self, operation: Operation) -> _Failure | None:
-        self.calls[operation] += 1
-        if not self._configured:
-            raise SmsNotConfigured()
-        queue = self._failures.get(operation)
-        failure = queue.popleft() if queue else None
+        with self._lock:
+            self.calls[operation] += 1
+            if not self._configured:
+                raise SmsNotConfigured()
+            queue = self._failures.get(operation)
+            failure = queue.popleft() if queue else None
         if failure is not None and not failure.after_effect:
             raise failure.error
         return failure
 
-    def _sid(self, prefix: str) -> str:
-        self._serial += 1
-        return f"{prefix}{self._serial:032x}"
+    @staticmethod
+    def _sid(prefix: str) -> str:
+        return f"{prefix}{uuid.uuid4().hex}"
 
     def search_available(self, area_code: str, limit: int) -> Sequence[AvailableNumber]:
-        with self._lock:
-            failure = self._begin("search")
-            owned = set(self.owned.values())
-            found: list[AvailableNumber] = []
-            for line in range(_FIRST_LINE, _LAST_LINE + 1):
-                if len(found) >= limit:
-                    break
-                number = PhoneNumber(f"+1{area_code}5550{line:03d}")
-                if number in owned or number in self.unavailable:
-                    continue
-                locality, region = _locality(area_code, number)
-                found.append(AvailableNumber(number, number.national, locality, region))
+        failure = self._begin("search")
+        taken = self._state.taken(f"+1{area_code}") | self.unavailable
+        found: list[AvailableNumber] = []
+        for line in range(_FIRST_LINE, _LAST_LINE + 1):
+            if len(found) >= limit:
+                break
+            number = PhoneNumber(f"+1{area_code}5550{line:03d}")
+            if number in taken:
+                continue
+            locality, region = _locality(area_code, number)
+            found.append(AvailableNumber(number, number.national, locality, region))
         if failure is not None:
             raise failure.error
         return found
 
     def purchase(self, number: PhoneNumber) -> PurchasedNumber:
-        with self._lock:
-            failure = self._begin("purchase")
-            if number in self.unavailable or number in self.owned.values():
-                raise NumberUnavailable(number=number.e164)
-            sid = self._sid("PN")
-            self.owned[sid] = number
+        failure = self._begin("purchase")
+        sid = self._sid("PN")
+        if number in self.unavailable or not self._state.buy(sid, number):
+            raise NumberUnavailable(number=number.e164)
         if failure is not None:
             raise failure.error
         return PurchasedNumber(number=number, provider_sid=sid, friendly_name=number.national)
 
     def release(self, provider_sid: str) -> None:
-        with self._lock:
-            failure = self._begin("release")
-            self.owned.pop(provider_sid, None)
+        failure = self._begin("release")
+        self._state.release(provider_sid)
         if failure is not None:
             raise failure.error
 
     def send(
         self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
     ) -> SentMessage:
-        with self._lock:
-            failure = self._begin("send")
-            if from_ not in self.owned.values():
-                raise ProviderError(
-                    reason="the sender is not a number of this account", provider_code=21606
-                )
-            if to in self.carrier_opted_out:
-                raise RecipientOptedOut()
-            sid = self._sid("SM")
-            self.sent.append(SentSms(sid, from_, to, body, self._now(), message_id))
+        failure = self._begin("send")
+        if not self._state.owns(from_):
+            raise ProviderError(
+                reason="the sender is not a number of this account", provider_code=21606
+            )
+        if to in self.carrier_opted_out:
+            raise RecipientOptedOut()
+        sid = self._sid("SM")
+        self._state.record(SentSms(sid, from_, to, body, self._now(), message_id))
         if failure is not None:
             raise failure.error
         return SentMessage(provider_sid=sid, status=MessageStatus.QUEUED)
@@ -192,24 +298,18 @@ class SimulatedTelephony:
         sent_after: datetime,
         sent_before: datetime,
     ) -> Sequence[ProviderMessage]:
-        with self._lock:
-            failure = self._begin("find_messages")
-            found = [
-                ProviderMessage(m.sid, m.from_, m.to, m.body, MessageStatus.QUEUED, m.sent_at)
-                for m in self.sent
-                if m.from_ == from_
-                and m.to == to
-                and m.sent_at is not None
-                and sent_after <= m.sent_at <= sent_before
-            ]
+        failure = self._begin("find_messages")
+        found = [
+            ProviderMessage(m.sid, m.from_, m.to, m.body, MessageStatus.QUEUED, m.sent_at)
+            for m in self._state.sent_between(from_, to, sent_after, sent_before)
+        ]
         if failure is not None:
             raise failure.error
         return found
 
     def owned_numbers(self) -> Sequence[PurchasedNumber]:
-        with self._lock:
-            failure = self._begin("owned_numbers")
-            owned = [PurchasedNumber(n, sid, n.national) for sid, n in self.owned.items()]
+        failure = self._begin("owned_numbers")
+        owned = [PurchasedNumber(n, sid, n.national) for sid, n in self._state.owned().items()]
         if failure is not None:
             raise failure.error
         return owned

@@ -216,6 +216,34 @@ dashboard_sessions = sa.Table(
     sa.Column("expires_at", UtcDateTime),
 )
 
+# --- the sandbox provider's account (adapters.sql.sandbox) ----------------------------
+# Not the application's data: what the simulated provider holds, shared by every
+# process on this database so that they act as one provider.
+
+sandbox_numbers = sa.Table(
+    "sandbox_numbers",
+    metadata,
+    sa.Column("sid", sa.String(), primary_key=True),
+    sa.Column("number", sa.String(PHONE), nullable=False),
+    # One account holds a number once: the purchase race is decided here.
+    sa.UniqueConstraint("number"),
+)
+
+sandbox_messages = sa.Table(
+    "sandbox_messages",
+    metadata,
+    sa.Column("sid", sa.String(), primary_key=True),
+    sa.Column("from_phone", sa.String(PHONE), nullable=False),
+    sa.Column("to_phone", sa.String(PHONE), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("sent_at", UtcDateTime, nullable=False),
+    sa.Column("message_id", sa.String()),
+    # Reconciliation asks for the messages of one (from, to) pair in a time window.
+    sa.Index(
+        "ix_sandbox_messages_from_phone_to_phone_sent_at", "from_phone", "to_phone", "sent_at"
+    ),
+)
+
 __all__ = [
     "UtcDateTime",
     "allowances",
@@ -226,5 +254,7 @@ __all__ = [
     "inbound_messages",
     "messages",
     "metadata",
+    "sandbox_messages",
+    "sandbox_numbers",
     "sms_numbers",
 ]

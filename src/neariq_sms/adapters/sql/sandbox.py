@@ -1,0 +1,122 @@
+"""The sandbox provider's account in the application's database.
+
+``SimulatedTelephony(state=SqlSandboxState(engine))`` is one simulated
+provider for every process sharing the database (servers, ``dispatch``,
+``reconcile``) and across restarts: a number bought through one process sends
+through another, and reconciliation finds what any of them sent. Each method
+is one short transaction of its own, never inside a unit of work's (a
+provider call never is).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from neariq_sms.adapters.memory.telephony import SandboxState, SentSms
+from neariq_sms.adapters.sql.tables import sandbox_messages, sandbox_numbers
+from neariq_sms.domain.phone import PhoneNumber
+
+
+class SqlSandboxState:
+    """A :class:`~neariq_sms.adapters.memory.SandboxState` in the ``sandbox_*`` tables.
+
+    Needs the schema of :func:`~neariq_sms.adapters.sql.upgrade`. Share one
+    instance between threads.
+    """
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        # The unique number decides a purchase race between processes.
+        self._buy = (
+            insert(sandbox_numbers)
+            .on_conflict_do_nothing(index_elements=["number"])
+            .returning(sandbox_numbers.c.sid)
+        )
+
+    def __repr__(self) -> str:
+        return f"SqlSandboxState({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def owned(self) -> dict[str, PhoneNumber]:
+        query = sa.select(sandbox_numbers.c.sid, sandbox_numbers.c.number).order_by(
+            sandbox_numbers.c.number
+        )
+        with self.engine.connect() as conn:
+            return {sid: PhoneNumber(number) for sid, number in conn.execute(query)}
+
+    def owns(self, number: PhoneNumber) -> bool:
+        query = sa.select(sandbox_numbers.c.sid).where(sandbox_numbers.c.number == number.e164)
+        with self.engine.connect() as conn:
+            return conn.execute(query).first() is not None
+
+    def taken(self, prefix: str) -> set[PhoneNumber]:
+        # Prefixes are "+1" and digits (an area code already checked by the use case),
+        # but escape LIKE's wildcards all the same.
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = sa.select(sandbox_numbers.c.number).where(
+            sandbox_numbers.c.number.like(pattern, escape="\\")
+        )
+        with self.engine.connect() as conn:
+            return {PhoneNumber(n) for n in conn.execute(query).scalars()}
+
+    def buy(self, sid: str, number: PhoneNumber) -> bool:
+        with self.engine.begin() as conn:
+            bought = conn.execute(self._buy, {"sid": sid, "number": number.e164}).first()
+        return bought is not None
+
+    def release(self, sid: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(sandbox_numbers).where(sandbox_numbers.c.sid == sid))
+
+    def record(self, message: SentSms) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sandbox_messages.insert(),
+                {
+                    "sid": message.sid,
+                    "from_phone": message.from_.e164,
+                    "to_phone": message.to.e164,
+                    "body": message.body,
+                    "sent_at": message.sent_at,
+                    "message_id": message.message_id,
+                },
+            )
+
+    def sent(self) -> list[SentSms]:
+        return self._messages(sa.true())
+
+    def sent_between(
+        self, from_: PhoneNumber, to: PhoneNumber, after: datetime, before: datetime
+    ) -> list[SentSms]:
+        c = sandbox_messages.c
+        return self._messages(
+            sa.and_(
+                c.from_phone == from_.e164,
+                c.to_phone == to.e164,
+                c.sent_at >= after,
+                c.sent_at <= before,
+            )
+        )
+
+    def _messages(self, where: sa.ColumnElement[bool]) -> list[SentSms]:
+        c = sandbox_messages.c
+        query = (
+            sa.select(c.sid, c.from_phone, c.to_phone, c.body, c.sent_at, c.message_id)
+            .where(where)
+            .order_by(c.sent_at, c.sid)
+        )
+        with self.engine.connect() as conn:
+            return [
+                SentSms(sid, PhoneNumber(from_), PhoneNumber(to), body, sent_at, message_id)
+                for sid, from_, to, body, sent_at, message_id in conn.execute(query)
+            ]
+
+
+def _conforms(state: SqlSandboxState) -> SandboxState:
+    return state  # mypy proves the adapter satisfies the protocol
+
+
+__all__ = ["SqlSandboxState"]
