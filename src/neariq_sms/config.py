@@ -148,6 +148,23 @@ def upgrade_database(database_url: str) -> None:
     upgrade(database_url)
 
 
+def schema_is_current(uow: UnitOfWork) -> bool:
+    """False when ``uow`` is SQL storage whose schema lacks migrations (see ``upgrade_database``).
+
+    Building the services opens no connection; a host that migrates separately
+    (Django's ``neariq_sms_migrate``) asks this before serving.
+    """
+    from neariq_sms.adapters.memory import InMemoryUnitOfWork
+
+    if isinstance(uow, InMemoryUnitOfWork):
+        return True
+    from neariq_sms.adapters.sql import SchemaState, SqlUnitOfWork, schema_state
+
+    if not isinstance(uow, SqlUnitOfWork):
+        return True
+    return schema_state(uow.engine).state is SchemaState.CURRENT
+
+
 def _sandbox_telephony(uow: UnitOfWork, clock: Clock) -> TelephonyProvider:
     """The simulated provider, its account kept beside the application's data.
 
@@ -246,5 +263,6 @@ __all__ = [
     "WebhookVerifier",
     "build_services",
     "make_uow",
+    "schema_is_current",
     "upgrade_database",
 ]

@@ -29,7 +29,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.utils.module_loading import import_string
 
-from neariq_sms.config import ENVIRONMENT_VARIABLES, Services, Settings, build_services
+from neariq_sms.config import (
+    ENVIRONMENT_VARIABLES,
+    Services,
+    Settings,
+    build_services,
+    schema_is_current,
+)
 
 RESOLVER_SETTING = "NEARIQ_SMS_BUSINESS_RESOLVER"
 SERVICES_SETTING = "NEARIQ_SMS_SERVICES"
@@ -67,13 +73,18 @@ def _build() -> Services:
         return services
     sandbox = bool(getattr(settings, SANDBOX_SETTING, False))
     try:
-        return build_services(sms_settings(), sandbox=sandbox)
+        services = build_services(sms_settings(), sandbox=sandbox)
+        current = schema_is_current(services.uow)
     except Exception as exc:
-        # The sandbox reads the numbers it holds from storage: an unmigrated database fails here.
         raise ImproperlyConfigured(
             f"neariq_sms could not build its services ({type(exc).__name__}); "
             "is the SMS database migrated? Run `manage.py neariq_sms_migrate`."
         ) from exc
+    if not current:
+        raise ImproperlyConfigured(
+            "the SMS database is not migrated. Run `manage.py neariq_sms_migrate`."
+        )
+    return services
 
 
 class _Cache:
