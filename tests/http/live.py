@@ -125,6 +125,9 @@ class LiveServer:
             self._drainer.join(timeout=10)
         if self.process.stdout is not None:
             self.process.stdout.close()
+        engine = getattr(self._uow, "engine", None)
+        if engine is not None:
+            engine.dispose()  # the test process's pooled connections (still usable after)
 
     @property
     def uow(self) -> UnitOfWork:

@@ -8,6 +8,7 @@ through another, sids never repeat across processes and restarts, and
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
@@ -50,6 +51,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         with admin.begin() as connection:
             connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+@contextlib.contextmanager
+def opened(database_url: str) -> Iterator[SqlUnitOfWork]:
+    """The test's own view of the database, its connections closed afterwards."""
+    uow = SqlUnitOfWork(make_engine(database_url, poolclass=NullPool))
+    try:
+        yield uow
+    finally:
+        uow.engine.dispose()
 
 
 def serve(tmp_path: Path, name: str, database_url: str, *args: str) -> LiveServer:
@@ -119,7 +130,7 @@ def test_sids_never_repeat_across_servers_and_restarts(
         sids.append(send(restarted, first.token, "+15557654323")["messageSid"])
     finally:
         restarted.stop()
-    with SqlUnitOfWork.from_url(database_url) as uow:
+    with opened(database_url) as uow, uow:
         numbers = [uow.numbers.holding(t.id) for t in (first, second)]
         messages = [m for t in (first, second) for m in uow.messages.for_business(t.id)]
     pn_sids = [n.provider_sid for n in numbers if n is not None]
@@ -151,7 +162,7 @@ def test_dispatch_sends_through_the_sandbox_a_server_bought_from(
     finally:
         server.stop()
     assert (done.returncode, done.stdout.splitlines()[0]) == (0, "submitted 1"), done.stderr
-    with SqlUnitOfWork.from_url(database_url) as uow:
+    with opened(database_url) as uow, uow:
         [message] = uow.messages.for_business(tenant.id)
     assert message.status is MessageStatus.QUEUED
     assert SID["SM"].fullmatch(message.provider_sid or "")
@@ -187,7 +198,7 @@ def test_reconcile_asks_the_same_sandbox(tmp_path: Path, database_url: str) -> N
         server.stop()
     assert done.returncode == 0, done.stdout + done.stderr
     [sent] = lossy.sent
-    with SqlUnitOfWork.from_url(database_url) as check:
+    with opened(database_url) as check, check:
         [message] = check.messages.for_business(tenant.id)
     assert (message.status, message.provider_sid) == (MessageStatus.QUEUED, sent.sid)
 
@@ -224,7 +235,7 @@ def test_business_deactivate_releases_the_number_in_the_sandbox(
         assert offered.json()["numbers"][0]["number"] == number
     finally:
         server.stop()
-    with SqlUnitOfWork.from_url(database_url) as uow:
+    with opened(database_url) as uow, uow:
         business = uow.businesses.get(tenant.id)
         history = list(uow.numbers.history(tenant.id))
     assert business is not None
