@@ -159,6 +159,26 @@ def test_a_stop_to_a_released_number_opts_the_customer_out_of_the_business(
     assert consent_record(tenant)["optOutSource"] == "keyword"
 
 
+@pytest.mark.parametrize("body", ["STOP", "HELP", "START"])
+def test_a_redelivered_keyword_gets_no_second_reply(
+    server: LiveServer, shop: tuple[Tenant, str], body: str
+) -> None:
+    """Twilio may post the same message twice: the confirmation goes out once, the repeat
+    is answered with an empty <Response/> and changes nothing."""
+    tenant, number = shop
+    params = inbound(number, body, "SM" + uuid.uuid4().hex)
+    first = signed_post(server, INBOUND, params)
+    assert "<Message>" in first.text
+    with tenant.client() as client:
+        before = snapshot(client)
+        again = signed_post(server, INBOUND, params)
+        assert again.status_code == 200
+        assert again.headers["content-type"].startswith("application/xml")
+        assert "<Message>" not in again.text
+        assert "Response" in again.text
+        assert snapshot(client) == before
+
+
 @pytest.mark.parametrize(
     "signature",
     [None, "", "bm90IGEgc2lnbmF0dXJl", "wrong-token"],
@@ -296,7 +316,7 @@ def test_a_captured_start_replayed_with_a_folded_sid_cannot_lift_a_later_stop(
     """START, then STOP; the START replayed with NumMedia folded into MessageSid still
     verifies (no separator between name and value) but is refused, and the opt-out stands.
     Folding the whole MessageSid into the field before it leaves the genuine SmsMessageSid:
-    a duplicate, which changes nothing."""
+    a duplicate, answered with an empty <Response/>."""
     tenant, number = shop
     start = twilio_inbound(number, "START", "SM" + "1" * 32)
     url = server.base_url + INBOUND
@@ -318,6 +338,7 @@ def test_a_captured_start_replayed_with_a_folded_sid_cannot_lift_a_later_stop(
     assert RequestValidator(SANDBOX_AUTH_TOKEN).validate(url, no_sid, signature)
     answer = post_with_signature(server, INBOUND, no_sid, signature)
     assert answer.status_code == 200
+    assert "<Message>" not in answer.text
     record = consent_record(tenant)
     assert (record["optedOut"], record["optOutSource"]) == (True, "keyword")
 

@@ -266,7 +266,7 @@ def test_a_stop_to_a_number_the_business_released_opts_out_of_the_business(
         )
     assert telephony.calls["send"] == 0
     again = inbound(uow, clock, "STOP", sid="SM" + "5" * 32, to=AUSTIN_NUMBER)
-    assert again.duplicate
+    assert (again.duplicate, again.reply) == (True, None)
 
 
 def test_a_stop_to_a_reassigned_number_opts_out_of_its_holder_and_every_former_one(

@@ -33,7 +33,8 @@ MAX_INBOUND_BODY = 1600
 
 @attrs.frozen
 class InboundResult:
-    """What became of an inbound message; ``reply`` is the text to answer with, if any."""
+    """What became of an inbound message; ``reply`` is the text to answer with, if any
+    (none for a duplicate: the first delivery was answered)."""
 
     business_id: str | None
     keyword: Keyword | None
@@ -128,7 +129,8 @@ def handle_inbound_message(
         keyword.value if keyword else None,
         not stored,
     )
-    reply = reply_for(keyword, business.name) if keyword else None
+    # A redelivery was answered the first time: one confirmation, never two.
+    reply = reply_for(keyword, business.name) if keyword and stored else None
     return InboundResult(business.id, keyword, reply, duplicate=not stored)
 
 
