@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -157,3 +158,19 @@ def test_json_must_be_sent_as_json(shop: tuple[Tenant, httpx.Client]) -> None:
             "/api/sms/consents", content=body, headers={"Content-Type": content_type}
         )
         assert answer.status_code == 200, content_type
+
+
+@pytest.mark.parametrize("encoded", ["%0A", "%0D%0A", "%0D", "%E2%80%A8", "%00"])
+def test_a_line_break_in_the_path_cannot_forge_a_log_line(server: LiveServer, encoded: str) -> None:
+    """The request line is logged with control characters escaped: %0A writes ``\\n``,
+    never a new line of the server's log."""
+    marker = uuid.uuid4().hex
+    forged = f"2026-01-01 00:00:00,000 WARNING neariq_sms.http: forged {marker}"
+    answer = httpx.get(f"{server.base_url}/api/sms/{encoded}{forged.replace(' ', '%20')}")
+    assert (answer.status_code, error_of(answer)) == (404, "not_found")
+    assert server.log_path is not None
+    # The app logs the request before it answers: the line is there already.
+    lines = [line for line in server.log_path.read_text().splitlines() if marker in line]
+    assert len(lines) == 1, lines
+    assert not lines[0].startswith(forged)
+    assert forged in lines[0]

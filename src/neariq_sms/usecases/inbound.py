@@ -84,7 +84,7 @@ def handle_inbound_message(
         to_number = PhoneNumber.parse(to, region=policy.default_region, field="To")
         sender = PhoneNumber.parse(from_, region=policy.default_region, field="From")
     except InvalidPhone:
-        log.info("inbound message with an unparseable number ignored sid=%s", provider_sid)
+        log.info("inbound message with an unparseable number ignored sid=%r", provider_sid)
         return InboundResult(None, None, None)
     # NUL is no SMS character and PostgreSQL text cannot hold it. The keyword is
     # the stored text's, so the conversation view shows what was acted on.

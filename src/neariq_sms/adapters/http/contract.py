@@ -194,6 +194,28 @@ def _required(data: Mapping[str, Any], *fields: str) -> None:
             raise MissingField(field)
 
 
+#: Categories that could break or disguise a log line: controls (CR, LF, NUL),
+#: format characters, surrogates, unassigned, and the line and paragraph separators.
+_UNLOGGABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_MAX_LOGGED = 300
+
+
+def loggable(text: str) -> str:
+    """Client-controlled text (a path, a method) as it may go into a log line: control
+    and separator characters escaped (``\\n``, ``\\x00``, ``\\u2028``), backslashes
+    doubled so that the escapes are unambiguous, bounded. A request can then never
+    forge a line of the log."""
+    out = []
+    for ch in text[:_MAX_LOGGED]:
+        if ch == "\\":
+            out.append("\\\\")
+        elif unicodedata.category(ch) in _UNLOGGABLE:
+            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out) + ("..." if len(text) > _MAX_LOGGED else "")
+
+
 def _short(text: str) -> str:
     """User input echoed in an error: bounded, printable."""
     clean = "".join(ch for ch in text if not unicodedata.category(ch).startswith("C"))
@@ -492,10 +514,16 @@ def handle(
         return _dispatch(req, services)
     except SmsError as exc:
         if exc.status >= 500 and not isinstance(exc, SmsNotConfigured):
-            log.warning("%s %s answered %s %s", req.method, req.path, exc.status, exc.code)
+            log.warning(
+                "%s %s answered %s %s",
+                loggable(req.method),
+                loggable(req.path),
+                exc.status,
+                exc.code,
+            )
         return error_response(exc)
     except Exception:
-        log.exception("unhandled error on %s %s", req.method, req.path)
+        log.exception("unhandled error on %s %s", loggable(req.method), loggable(req.path))
         return error_response(InternalError())
 
 

@@ -12,6 +12,7 @@ from neariq_sms.adapters.http.contract import (
     Response,
     error_response,
     handle,
+    loggable,
 )
 from neariq_sms.adapters.http.errors import InternalError
 from neariq_sms.adapters.http.sessions import resolve_session, token_from_cookie_header
@@ -126,14 +127,13 @@ class SmsWsgiApp:
         except Exception:
             log.exception("unhandled error before the contract answered")
             response = error_response(InternalError())
-        log.info(
-            "%s %s %s", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), response.status
-        )
+        method = str(environ.get("REQUEST_METHOD"))
+        log.info("%s %s %s", loggable(method), loggable(_path(environ)), response.status)
         reason = _STATUS_TEXT.get(response.status, "Unknown")
         headers = [*response.headers, ("Content-Length", str(len(response.body)))]
         start_response(f"{response.status} {reason}", headers)
         # A HEAD answer carries the headers of the full answer and no body (RFC 9110).
-        return [] if str(environ.get("REQUEST_METHOD")).upper() == "HEAD" else [response.body]
+        return [] if method.upper() == "HEAD" else [response.body]
 
 
 def make_wsgi_app(
