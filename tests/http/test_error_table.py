@@ -256,6 +256,28 @@ def test_an_expired_session_is_401(server: LiveServer) -> None:
     assert (answer.status_code, error_of(answer)) == (401, "unauthenticated")
 
 
+@pytest.mark.parametrize(
+    "cookies",
+    [
+        ["theme=dark", "{cookie}"],
+        ["theme=dark; lang=en", "a=1; {cookie}; b=2"],
+        ["neariq_session=" + "A" * 43, "{cookie}"],
+        ["neariq_session=" + "A" * 43 + "; {cookie}"],
+    ],
+)
+def test_a_session_cookie_in_any_cookie_header_authenticates(
+    server: LiveServer, cookies: list[str]
+) -> None:
+    """Browsers and proxies may split cookies over several Cookie headers (HTTP/2 does),
+    which WSGI servers join with commas; a stale session cookie before a live one (two
+    paths or domains) does not hide it."""
+    tenant = server.tenant()
+    headers = [("Cookie", value.format(cookie=tenant.cookie)) for value in cookies]
+    answer = httpx.get(server.base_url + "/api/sms", headers=headers, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["business"]["id"] == tenant.id
+
+
 def test_plans_below_growth_are_refused(server: LiveServer) -> None:
     """Free and Starter businesses get 403 plan_required for search, provision and send."""
     for plan in ["free", "starter"]:

@@ -21,6 +21,7 @@ from neariq_sms.adapters.http.sessions import (
     resolve_session,
     revoke_sessions,
     token_from_cookie_header,
+    tokens_from_cookie_header,
 )
 from neariq_sms.adapters.http.wsgi import SmsWsgiApp, make_wsgi_app
 
@@ -40,4 +41,5 @@ __all__ = [
     "resolve_session",
     "revoke_sessions",
     "token_from_cookie_header",
+    "tokens_from_cookie_header",
 ]

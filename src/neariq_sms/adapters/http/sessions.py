@@ -21,6 +21,8 @@ DEFAULT_SESSION_TTL = timedelta(days=30)
 _TOKEN_BYTES = 32
 _MAX_TOKEN_CHARS = 128
 _TOKEN_ALPHABET = frozenset(string.ascii_letters + string.digits + "-_")
+#: Session cookies of one request looked up at most (each costs a read).
+_MAX_SESSION_COOKIES = 4
 
 
 def hash_token(token: str) -> str:
@@ -103,15 +105,33 @@ def revoke_sessions(business_id: str, *, uow: UnitOfWork) -> int:
     return count
 
 
-def token_from_cookie_header(header: str | None) -> str | None:
-    """The ``neariq_session`` value of a ``Cookie`` header, tolerating any garbage around it."""
+def tokens_from_cookie_header(header: str | None) -> list[str]:
+    """Every ``neariq_session`` value of a ``Cookie`` header, in order, at most a few.
+
+    A client may send its cookies in several ``Cookie`` headers (HTTP/2 splits
+    them), which WSGI servers join with ``,`` (waitress, gunicorn) rather than
+    ``;``: both separate cookies here (a token never holds either). A browser
+    sends one name twice when two paths or domains set it, most specific
+    first. Garbage around the cookie is ignored; ``http.cookies`` is not used
+    because it stops at the first malformed cookie and keeps one value per name.
+    """
     if not header:
-        return None
-    for part in header.split(";"):
+        return []
+    tokens: list[str] = []
+    for part in header.replace(",", ";").split(";"):
         name, sep, value = part.strip().partition("=")
         if sep and name.strip() == COOKIE_NAME:
-            return value.strip().strip('"')
-    return None
+            tokens.append(value.strip().strip('"'))
+            if len(tokens) == _MAX_SESSION_COOKIES:
+                break
+    return tokens
+
+
+def token_from_cookie_header(header: str | None) -> str | None:
+    """The first ``neariq_session`` value of a ``Cookie`` header (see
+    :func:`tokens_from_cookie_header`)."""
+    tokens = tokens_from_cookie_header(header)
+    return tokens[0] if tokens else None
 
 
 __all__ = [
@@ -123,4 +143,5 @@ __all__ = [
     "resolve_session",
     "revoke_sessions",
     "token_from_cookie_header",
+    "tokens_from_cookie_header",
 ]

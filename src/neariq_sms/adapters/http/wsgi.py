@@ -15,7 +15,7 @@ from neariq_sms.adapters.http.contract import (
     loggable,
 )
 from neariq_sms.adapters.http.errors import InternalError
-from neariq_sms.adapters.http.sessions import resolve_session, token_from_cookie_header
+from neariq_sms.adapters.http.sessions import resolve_session, tokens_from_cookie_header
 from neariq_sms.config import Services
 
 if TYPE_CHECKING:
@@ -102,8 +102,12 @@ class SmsWsgiApp:
         self._resolve = resolve_business or self._session_business
 
     def _session_business(self, headers: dict[str, str]) -> str | None:
-        token = token_from_cookie_header(headers.get("cookie"))
-        return resolve_session(token, uow=self.services.uow, clock=self.services.clock)
+        # The first live one: a stale cookie of another path must not hide it.
+        for token in tokens_from_cookie_header(headers.get("cookie")):
+            business_id = resolve_session(token, uow=self.services.uow, clock=self.services.clock)
+            if business_id is not None:
+                return business_id
+        return None
 
     def respond(self, environ: WSGIEnvironment) -> Response:
         path = _path(environ)
