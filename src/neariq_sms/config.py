@@ -8,6 +8,7 @@ when called. The reference server, the CLI and host applications share it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Protocol
@@ -37,6 +38,22 @@ SANDBOX_UNAVAILABLE_NUMBER = "+15005550000"
 SANDBOX_OPTED_OUT_RECIPIENT = "+15005550004"
 
 
+#: The password of a URL's user part, up to the authority's last "@" (an unencoded "@"
+#: in a password would otherwise leave its tail behind) ...
+_USERINFO_PASSWORD = re.compile(r"(//[^/?#@:]*):[^/?#]*@")
+#: ... and a ``password=`` query parameter, which drivers such as psycopg accept too.
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&#]*", re.IGNORECASE)
+
+
+def redacted_url(url: str) -> str:
+    """``url`` fit for logs and reprs: any password in it shown as ``***``.
+
+    Plain text work, so that it needs no SQLAlchemy and also masks a URL that
+    does not parse.
+    """
+    return _QUERY_PASSWORD.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1:***@", url, count=1))
+
+
 class WebhookVerifier(Protocol):
     """Checks a provider webhook's signature (Twilio's ``X-Twilio-Signature``)."""
 
@@ -59,7 +76,9 @@ def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
 class Settings:
     """The configuration table of ``docs/configuration.md``."""
 
-    database_url: str = DEFAULT_DATABASE_URL
+    database_url: str = attrs.field(
+        default=DEFAULT_DATABASE_URL, repr=lambda url: repr(redacted_url(url))
+    )
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = attrs.field(default=None, repr=False)
     public_url: str | None = None
@@ -263,6 +282,7 @@ __all__ = [
     "WebhookVerifier",
     "build_services",
     "make_uow",
+    "redacted_url",
     "schema_is_current",
     "upgrade_database",
 ]

@@ -94,3 +94,36 @@ def test_twilio_credentials_build_the_twilio_provider_from_the_settings() -> Non
     assert "very-secret-token" not in repr(telephony)
     assert services.webhooks is not None
     assert "https://sms.example.com" in repr(services.webhooks)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://app:s3cr3t-pw@db.example:5432/sms",
+        "postgresql+psycopg://app@db.example/sms?password=s3cr3t-pw",
+        "postgresql+psycopg://app:s3cr3t%40pw@db.example/sms",
+    ],
+)
+def test_the_database_password_stays_out_of_reprs(url: str) -> None:
+    """Settings name their database but never its password, wherever the URL carries it."""
+    settings = Settings.from_env({"NEARIQ_SMS_DATABASE_URL": url})
+    assert settings.database_url == url  # the value itself is intact
+    for shown in (repr(settings), str(settings)):
+        assert "s3cr3t" not in shown
+        assert "db.example" in shown
+
+
+@pytest.mark.parametrize("sandbox", [False, True])
+def test_the_services_repr_shows_no_password_or_token(sandbox: bool) -> None:
+    """What a host might log on start-up: storage, provider and verifier, secrets masked."""
+    settings = Settings.from_env(
+        {
+            "NEARIQ_SMS_DATABASE_URL": "postgresql+psycopg://app:s3cr3t-pw@db.example/sms",
+            "TWILIO_ACCOUNT_SID": "AC" + "1" * 32,
+            "TWILIO_AUTH_TOKEN": "very-secret-token",
+            "NEARIQ_SMS_PUBLIC_URL": "https://sms.example.com",
+        }
+    )
+    shown = repr(build_services(settings, sandbox=sandbox))
+    assert "s3cr3t-pw" not in shown
+    assert "very-secret-token" not in shown

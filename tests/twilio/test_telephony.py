@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from datetime import UTC, datetime
 
 import pytest
 from twilio.rest import Client
@@ -526,3 +528,38 @@ def test_non_ascii_digits_in_retry_after_and_error_codes_are_ignored(raw: str) -
     assert _int_or_none(raw) is None
     assert _retry_after(_Answer(**{"Retry-After": " 3 "})) == 3.0
     assert _int_or_none(" 20429 ") == 20429
+
+
+def test_the_sdk_logs_no_phone_number_or_body_at_info(
+    fake: FakeTwilio, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The SDK logs every request's URL and parameters at INFO (``twilio.http_client``):
+    a host logging at INFO would write recipients and bodies. Unless the host chose that
+    logger's level itself, the adapter keeps it at WARNING. (Our own lines name the
+    business's number, never the customer's.)"""
+    sdk = logging.getLogger("twilio.http_client")
+    monkeypatch.setattr(sdk, "level", logging.NOTSET)  # as a fresh process has it
+    caplog.set_level(logging.INFO)  # the root logger, as a host's basicConfig(level=INFO)
+    twilio = TwilioTelephony(fake.client(), public_url=PUBLIC_URL, timeout=TIMEOUT)
+    sender = twilio.purchase(AUSTIN).number
+    twilio.send(from_=sender, to=CUSTOMER, body="Hi Jane, a private body")
+    twilio.find_messages(
+        from_=sender,
+        to=CUSTOMER,
+        sent_after=datetime(2020, 1, 1, tzinfo=UTC),
+        sent_before=datetime(2100, 1, 1, tzinfo=UTC),
+    )
+    logged = caplog.text
+    assert not [r for r in caplog.records if r.name.startswith("twilio")]
+    for secret in ("5557654321", "private body", fake.auth_token):
+        assert secret not in logged
+
+
+def test_a_level_the_host_chose_for_the_sdk_logger_is_kept(
+    fake: FakeTwilio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A host that wants the SDK's request log (DEBUG, say) keeps it."""
+    sdk = logging.getLogger("twilio.http_client")
+    monkeypatch.setattr(sdk, "level", logging.DEBUG)
+    TwilioTelephony(fake.client(), public_url=PUBLIC_URL, timeout=TIMEOUT)
+    assert sdk.level == logging.DEBUG

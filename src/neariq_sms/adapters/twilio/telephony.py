@@ -136,6 +136,21 @@ class _TimedHttpClient(HttpClient):  # type: ignore[misc]  # twilio ships no typ
         return getattr(self._local, "response", None)
 
 
+#: The SDK's request log: every request's URL and parameters (To, From, Body) at INFO.
+SDK_REQUEST_LOGGER = "twilio.http_client"
+
+
+def _quiet_sdk_request_log() -> None:
+    """Keep phone numbers and bodies out of a host's INFO log.
+
+    Only when the host left the SDK logger's level unset: one that sets it
+    (to DEBUG, to see requests) keeps its choice.
+    """
+    sdk = logging.getLogger(SDK_REQUEST_LOGGER)
+    if sdk.level == logging.NOTSET:
+        sdk.setLevel(logging.WARNING)
+
+
 def _rebind(client: Any, http_client: HttpClient) -> Any:
     """A client with ``client``'s identity and our HTTP client; the host's stays untouched."""
     return Client(
@@ -184,6 +199,7 @@ class TwilioTelephony:
         self._client: Any = None
         self._account_sid: str | None = None
         if client is not None:
+            _quiet_sdk_request_log()
             self._http = _TimedHttpClient(client.http_client, timeout)
             self._client = _rebind(client, self._http)
             self._account_sid = client.account_sid
