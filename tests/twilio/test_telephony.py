@@ -406,12 +406,14 @@ def test_send_5xx_is_ambiguous_and_never_retried(
 def test_send_429_is_a_provider_error_that_was_not_processed(
     fake: FakeTwilio, twilio: TwilioTelephony
 ) -> None:
-    """20429: nothing was sent, so not ambiguous (the use case refunds); not retried either."""
+    """20429: nothing was sent, so not ambiguous (the use case refunds) and transient (a
+    repeat under the idempotency key tries again); not retried by the adapter either."""
     sender = owned_number(twilio)
     fake.inject("send", status=429, retry_after="1")
     with pytest.raises(ProviderError) as caught:
         twilio.send(from_=sender, to=CUSTOMER, body="Hi")
     assert (caught.value.ambiguous, caught.value.provider_code) == (False, 20429)
+    assert caught.value.transient is True
     assert len(fake.requests_for("send")) == 1
     assert fake.messages == []
 
@@ -424,19 +426,19 @@ def test_send_timeout_is_ambiguous_because_the_message_may_be_out(
     injection = fake.inject("send", delay=SLOW)
     with pytest.raises(ProviderError) as caught:
         twilio.send(from_=sender, to=CUSTOMER, body="Hi")
-    assert caught.value.ambiguous is True
+    assert (caught.value.ambiguous, caught.value.transient) == (True, False)
     assert injection.acted.wait(5)
     assert len(fake.messages) == 1
     assert len(fake.requests_for("send")) == 1
 
 
 def test_send_when_the_connection_is_refused_is_not_ambiguous(sleeps: list[float]) -> None:
-    """Nothing reached Twilio: a plain provider_error, the use case may refund."""
+    """Nothing reached Twilio: a transient provider_error, the use case may refund."""
     client = Client("AC" + "0" * 32, "token", http_client=LoopbackHttpClient(unused_port_url()))
     twilio = TwilioTelephony(client, public_url=PUBLIC_URL, timeout=TIMEOUT, sleep=sleeps.append)
     with pytest.raises(ProviderError) as caught:
         twilio.send(from_=AUSTIN, to=CUSTOMER, body="Hi")
-    assert caught.value.ambiguous is False
+    assert (caught.value.ambiguous, caught.value.transient) == (False, True)
     assert caught.value.reason == "could not connect to Twilio"
 
 

@@ -236,13 +236,15 @@ def test_a_key_whose_first_call_was_rejected_can_be_used_again(
 def test_a_key_replays_a_provider_failure_without_calling_again(
     uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
 ) -> None:
-    """A message the provider refused is the first answer: the retry reports it failed."""
+    """A message the provider refused is the first answer: the retry raises it again."""
     business = ready_business(uow, telephony, clock)
-    telephony.fail_next("send", ProviderError(reason="rejected", provider_code=30007))
+    refusal = ProviderError(reason="rejected", provider_code=30007)
+    telephony.fail_next("send", refusal)
     with pytest.raises(ProviderError):
         send(uow, telephony, clock, business.id, idempotency_key="job-2")
-    again = send(uow, telephony, clock, business.id, idempotency_key="job-2")
-    assert again.status is MessageStatus.FAILED
+    with pytest.raises(ProviderError) as again:
+        send(uow, telephony, clock, business.id, idempotency_key="job-2")
+    assert (again.value.reason, again.value.provider_code) == (refusal.reason, 30007)
     assert telephony.calls["send"] == 1
 
 
@@ -254,10 +256,14 @@ def test_an_ambiguous_provider_error_leaves_the_message_submitting_and_never_res
     telephony.fail_next("send", ProviderError(reason="timeout", ambiguous=True), after_effect=True)
     with pytest.raises(ProviderError):
         send(uow, telephony, clock, business.id, idempotency_key="job-3")
-    again = send(uow, telephony, clock, business.id, idempotency_key="job-3")
+    with pytest.raises(ProviderError) as again:
+        send(uow, telephony, clock, business.id, idempotency_key="job-3")
     uc.dispatch_due(uow=uow, telephony=telephony, clock=clock)
 
-    assert again.status is MessageStatus.SUBMITTING
+    assert again.value.ambiguous is True
+    with uow:
+        [message] = uow.messages.for_business(business.id)
+    assert message.status is MessageStatus.SUBMITTING
     assert len(telephony.sent) == 1
     assert telephony.calls["send"] == 1
     assert used(uow, business.id, clock) == 1

@@ -44,6 +44,7 @@ from neariq_sms.domain.messages import (
     MessageStatus,
     OutboundMessage,
     ProviderMessage,
+    SendAnswer,
     SentMessage,
 )
 from neariq_sms.domain.phone import PhoneNumber
@@ -95,6 +96,7 @@ __all__ = [
     "QuietHours",
     "RecipientOptedOut",
     "SegmentCount",
+    "SendAnswer",
     "SentMessage",
     "SmsError",
     "SmsNotConfigured",

@@ -298,6 +298,9 @@ class ProviderError(SmsError):
     ``ambiguous`` is true when the provider may have acted anyway (a timeout
     after the request left, a 5xx on a create): such a send stays
     ``submitting`` for reconciliation instead of being refunded.
+    ``transient`` is true when the request provably never reached the
+    provider and a later try may succeed (Twilio's 429, a refused
+    connection): a repeat under the same idempotency key tries again.
     """
 
     code: ClassVar[str] = "provider_error"
@@ -305,6 +308,11 @@ class ProviderError(SmsError):
     reason: str = "the telephony provider failed"
     provider_code: int | None = None
     ambiguous: bool = False
+    transient: bool = attrs.field(default=False, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if self.ambiguous and self.transient:
+            raise ValueError("a provider error cannot be both ambiguous and transient")
 
     @property
     def message(self) -> str:

@@ -68,6 +68,24 @@ class MessageKind(enum.Enum):
 
 
 @attrs.frozen
+class SendAnswer:
+    """What the first request of a send answered, kept so that an idempotent
+    repeat answers exactly the same.
+
+    Either ``status`` (accepted: the provider's first status, or
+    ``scheduled``), or ``error``: the code of the domain error it raised, with
+    ``reason`` (a ``ProviderError``'s reason, an ``InvalidPhone``'s field),
+    ``provider_code`` and ``ambiguous`` to raise it again.
+    """
+
+    status: MessageStatus | None = None
+    error: str | None = None
+    reason: str | None = None
+    provider_code: int | None = None
+    ambiguous: bool = False
+
+
+@attrs.frozen
 class OutboundMessage:
     """A message we send (or will send, or tried to send).
 
@@ -91,6 +109,8 @@ class OutboundMessage:
     provider_sid: str | None = None
     error_code: int | None = None
     updated_at: datetime | None = None
+    #: ``None`` while the first request has not answered (or never did: a crash).
+    answer: SendAnswer | None = None
 
 
 @attrs.frozen

@@ -15,7 +15,12 @@ from typing import Protocol, Self
 
 from neariq_sms.domain.business import Business, DashboardSession, SmsNumber
 from neariq_sms.domain.consent import ConsentEvent, ConsentRecord
-from neariq_sms.domain.messages import InboundMessage, MessageStatus, OutboundMessage
+from neariq_sms.domain.messages import (
+    InboundMessage,
+    MessageStatus,
+    OutboundMessage,
+    SendAnswer,
+)
 from neariq_sms.domain.phone import PhoneNumber
 
 
@@ -190,6 +195,16 @@ class MessageRepository(Protocol):
         ``provider_sid``, ``error_code`` and ``units`` are written when not
         ``None``. Returns the updated message, or ``None`` when nothing moved.
         """
+        ...
+
+    def record_answer(self, message_id: str, answer: SendAnswer) -> None:
+        """Keep what the first request of a send answered; a message that already
+        has an answer keeps it (the first answer is the one repeats get)."""
+        ...
+
+    def forget_idempotency_key(self, message_id: str) -> None:
+        """Free the message's idempotency key: its send never reached the provider,
+        so a repeat with the key is a new send. The message itself stays."""
         ...
 
     def latest_review_request_at(self, business_id: str, to: PhoneNumber) -> datetime | None:

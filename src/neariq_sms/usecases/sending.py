@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import NoReturn
 
 import attrs
 
@@ -15,13 +16,14 @@ from neariq_sms.domain.errors import (
     Cooldown,
     IdempotencyConflict,
     InvalidField,
+    InvalidPhone,
     NoSmsNumber,
     ProviderError,
     RecipientOptedOut,
     SmsError,
     SmsNotConfigured,
 )
-from neariq_sms.domain.messages import MessageKind, MessageStatus, OutboundMessage
+from neariq_sms.domain.messages import MessageKind, MessageStatus, OutboundMessage, SendAnswer
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
 from neariq_sms.domain.review import render_review_request, validate_customer_name
@@ -86,10 +88,53 @@ def _check_key(key: object) -> str | None:
     return key
 
 
+def _refusal(exc: SmsError) -> SendAnswer:
+    """The answer a send gave when it raised ``exc``, as kept for its repeats."""
+    if isinstance(exc, ProviderError):
+        return SendAnswer(
+            error=exc.code,
+            reason=exc.reason,
+            provider_code=exc.provider_code,
+            ambiguous=exc.ambiguous,
+        )
+    if isinstance(exc, InvalidPhone):
+        return SendAnswer(error=exc.code, reason=exc.field)
+    return SendAnswer(error=exc.code)
+
+
+def _raise_again(answer: SendAnswer) -> NoReturn:
+    """Raise the error a first request raised, from what was kept of it."""
+    if answer.error == RecipientOptedOut.code:
+        raise RecipientOptedOut()
+    if answer.error == InvalidPhone.code:
+        raise InvalidPhone(field=answer.reason or "to")
+    if answer.error == SmsNotConfigured.code:
+        raise SmsNotConfigured()
+    raise ProviderError(
+        reason=answer.reason or ProviderError().reason,
+        provider_code=answer.provider_code,
+        ambiguous=answer.ambiguous,
+    )
+
+
 def _replay(existing: OutboundMessage, recipient: PhoneNumber) -> SendResult:
+    """A repeat's answer: exactly the first request's, once that one answered."""
     if existing.to != recipient:
         raise InvalidField("Idempotency-Key", "was already used for a different recipient")
-    return SendResult.of(existing)
+    answer = existing.answer
+    if answer is None:  # the first request is still under way (or died before answering)
+        return SendResult.of(existing)
+    if answer.error is not None:
+        _raise_again(answer)
+    status = answer.status or existing.status
+    scheduled = status is MessageStatus.SCHEDULED
+    return SendResult(
+        message_id=existing.id,
+        message_sid=None if scheduled else existing.provider_sid,
+        status=status,
+        segments=existing.segments,
+        send_at=existing.send_at if scheduled else None,
+    )
 
 
 def send_review_request(
@@ -202,6 +247,7 @@ def send_review_request(
                 kind=MessageKind.REVIEW_REQUEST,
                 idempotency_key=key,
                 send_at=send_at,
+                answer=SendAnswer(status=MessageStatus.SCHEDULED) if send_at else None,
             )
             uow.messages.add(message)
             uow.commit()
@@ -227,7 +273,11 @@ def send_review_request(
 def _submit(
     message: OutboundMessage, *, uow: UnitOfWork, telephony: TelephonyProvider, clock: Clock
 ) -> OutboundMessage:
-    """Steps two and three of a send, for a message already ``submitting``."""
+    """Steps two and three of a send, for a message already ``submitting``.
+
+    What this answers is kept on the message for idempotent repeats, unless the
+    message already has an answer (a scheduled one: ``scheduled``).
+    """
     try:
         sent = telephony.send(
             from_=message.from_, to=message.to, body=message.body, message_id=message.id
@@ -239,14 +289,20 @@ def _submit(
                 message.id,
                 exc.reason,
             )
+            with uow:
+                uow.messages.record_answer(message.id, _refusal(exc))
+                uow.commit()
             raise
-        _fail(message, uow=uow, clock=clock, error_code=exc.provider_code)
+        # Never reached the provider for a transient reason: a repeat of the first
+        # request with the same key is a new try, so the key is freed.
+        retry = exc.transient and message.answer is None
+        _fail(message, exc, uow=uow, clock=clock, error_code=exc.provider_code, free_key=retry)
         raise
-    except RecipientOptedOut:
-        _fail(message, uow=uow, clock=clock, error_code=OPTED_OUT_ERROR, opted_out=True)
+    except RecipientOptedOut as exc:
+        _fail(message, exc, uow=uow, clock=clock, error_code=OPTED_OUT_ERROR, opted_out=True)
         raise
-    except SmsError:
-        _fail(message, uow=uow, clock=clock, error_code=None)
+    except SmsError as exc:
+        _fail(message, exc, uow=uow, clock=clock, error_code=None)
         raise
     with uow:
         updated = uow.messages.transition(
@@ -256,20 +312,25 @@ def _submit(
             now=clock.now(),
             provider_sid=sent.provider_sid,
         )
+        uow.messages.record_answer(message.id, SendAnswer(status=sent.status))
         uow.commit()
     log.info("review request submitted message=%s sid=%s", message.id, sent.provider_sid)
-    return updated or attrs.evolve(message, status=sent.status, provider_sid=sent.provider_sid)
+    # A status callback may have moved it on already: the answer is what the provider said.
+    return attrs.evolve(updated or message, status=sent.status, provider_sid=sent.provider_sid)
 
 
 def _fail(
     message: OutboundMessage,
+    exc: SmsError,
     *,
     uow: UnitOfWork,
     clock: Clock,
     error_code: int | None,
     opted_out: bool = False,
+    free_key: bool = False,
 ) -> None:
-    """The provider refused the message: mark it failed and give its units back."""
+    """The provider refused the message: mark it failed and give its units back,
+    keep the refusal as its answer (or free its key for a new try)."""
     now = clock.now()
     with uow:
         if opted_out:
@@ -278,6 +339,10 @@ def _fail(
             # consent row and waiting for the allowance deadlocks with this.
             store_opt_out(uow, message.business_id, message.to, source="provider", now=now)
         end_unsent(uow, message, to=MessageStatus.FAILED, now=now, error_code=error_code)
+        if free_key:
+            uow.messages.forget_idempotency_key(message.id)
+        else:
+            uow.messages.record_answer(message.id, _refusal(exc))
         uow.commit()
     log.info("review request refused by the provider message=%s code=%s", message.id, error_code)
 

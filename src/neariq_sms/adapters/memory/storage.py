@@ -31,6 +31,7 @@ from neariq_sms.domain.messages import (
     MessageKind,
     MessageStatus,
     OutboundMessage,
+    SendAnswer,
 )
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.ports.storage import UnitOfWork
@@ -291,6 +292,19 @@ class _Messages:
         if provider_sid is not None:
             self._tx.put(self._s.message_sids, provider_sid, message_id)
         return updated
+
+    def record_answer(self, message_id: str, answer: SendAnswer) -> None:
+        current = self._s.messages[message_id]
+        if current.answer is None:
+            self._tx.put(self._s.messages, message_id, attrs.evolve(current, answer=answer))
+
+    def forget_idempotency_key(self, message_id: str) -> None:
+        current = self._s.messages[message_id]
+        key = current.idempotency_key
+        if key is None:
+            return
+        self._tx.put(self._s.messages, message_id, attrs.evolve(current, idempotency_key=None))
+        self._tx.remove(self._s.message_keys, (current.business_id, key))
 
     def latest_review_request_at(self, business_id: str, to: PhoneNumber) -> datetime | None:
         times = [

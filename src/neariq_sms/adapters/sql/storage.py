@@ -12,11 +12,13 @@ on any error otherwise).
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -49,6 +51,7 @@ from neariq_sms.domain.messages import (
     MessageKind,
     MessageStatus,
     OutboundMessage,
+    SendAnswer,
 )
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import Plan
@@ -243,7 +246,24 @@ def _message_values(message: OutboundMessage) -> dict[str, Any]:
         "provider_sid": message.provider_sid,
         "error_code": message.error_code,
         "updated_at": message.updated_at,
+        "answer": _answer_text(message.answer),
     }
+
+
+def _answer_text(answer: SendAnswer | None) -> str | None:
+    if answer is None:
+        return None
+    values = attrs.asdict(answer)
+    values["status"] = answer.status.value if answer.status else None
+    return json.dumps(values, separators=(",", ":"))
+
+
+def _text_to_answer(text: str | None) -> SendAnswer | None:
+    if text is None:
+        return None
+    values = json.loads(text)
+    status = values.pop("status", None)
+    return SendAnswer(status=MessageStatus(status) if status else None, **values)
 
 
 def _row_to_message(row: sa.Row[Any]) -> OutboundMessage:
@@ -264,6 +284,7 @@ def _row_to_message(row: sa.Row[Any]) -> OutboundMessage:
         provider_sid=row.provider_sid,
         error_code=row.error_code,
         updated_at=row.updated_at,
+        answer=_text_to_answer(row.answer),
     )
 
 
@@ -709,6 +730,18 @@ class _Messages:
         params["message_id"] = message_id
         row = self._db.conn.execute(statement, params).first()
         return None if row is None else _row_to_message(row)
+
+    def record_answer(self, message_id: str, answer: SendAnswer) -> None:
+        self._db.conn.execute(
+            sa.update(messages)
+            .where(messages.c.id == message_id, messages.c.answer.is_(None))
+            .values(answer=_answer_text(answer))
+        )
+
+    def forget_idempotency_key(self, message_id: str) -> None:
+        self._db.conn.execute(
+            sa.update(messages).where(messages.c.id == message_id).values(idempotency_key=None)
+        )
 
     def latest_review_request_at(self, business_id: str, to: PhoneNumber) -> datetime | None:
         latest: datetime | None = self._db.conn.execute(

@@ -175,6 +175,8 @@ messages = sa.Table(
     sa.Column("provider_sid", sa.String()),
     sa.Column("error_code", sa.Integer),
     sa.Column("updated_at", UtcDateTime),
+    # What the first request answered (JSON), replayed to idempotent repeats.
+    sa.Column("answer", sa.Text),
     sa.CheckConstraint(_one_of("status", _values(MessageStatus)), name="status"),
     sa.CheckConstraint(_one_of("kind", _values(MessageKind)), name="kind"),
     sa.CheckConstraint("units >= 0", name="units_not_negative"),

@@ -466,6 +466,7 @@ def _http_failure(
             reason="Twilio is limiting the request rate",
             provider_code=code or TOO_MANY_REQUESTS,
             ambiguous=False,
+            transient=True,
         )
         return _Failure(error, transient=True, retry_after=retry_after)
     if status >= 500:
@@ -484,7 +485,8 @@ def _http_failure(
 def _transport_failure(exc: requests.RequestException, operation: Operation) -> _Failure:
     if _never_sent(exc):
         log.warning("twilio %s: could not connect (%s)", operation, type(exc).__name__)
-        return _Failure(ProviderError(reason="could not connect to Twilio"), transient=True)
+        error = ProviderError(reason="could not connect to Twilio", transient=True)
+        return _Failure(error, transient=True)
     if isinstance(exc, requests.Timeout):
         reason = "Twilio did not answer in time"
     else:

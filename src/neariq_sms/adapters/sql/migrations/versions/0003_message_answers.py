@@ -1,0 +1,31 @@
+"""Messages keep what the first request of a send answered (``answer``, JSON), so
+that an idempotent repeat answers exactly the same.
+
+Rows written before it have none: a repeat then answers the message's state.
+
+Revision ID: 0003
+Revises: 0002
+Create Date: 2026-12-01
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0003"
+down_revision: str | None = "0002"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("messages") as batch:
+        batch.add_column(sa.Column("answer", sa.Text(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("messages") as batch:
+        batch.drop_column("answer")
