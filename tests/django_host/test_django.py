@@ -228,6 +228,19 @@ def test_manage_py_migrate_never_opens_the_sms_database(sms_database: str) -> No
     assert signed_in(shop.id).get("/api/sms").json()["business"]["id"] == shop.id
 
 
+@pytest.mark.parametrize("sandbox", [True, False])
+def test_a_request_before_the_sms_migration_says_to_run_it(
+    sms_database: str, sandbox: bool
+) -> None:
+    """Sandbox or Twilio, the first request on an unmigrated database names the command."""
+    twilio = {} if sandbox else {"TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "t"}
+    with (
+        override_settings(NEARIQ_SMS_SANDBOX=sandbox, **twilio),
+        pytest.raises(ImproperlyConfigured, match=r"Run `manage\.py neariq_sms_migrate`"),
+    ):
+        signed_in("any").get("/api/sms")
+
+
 def test_the_migrate_command_fails_in_one_line(tmp_path: Path) -> None:
     missing_folder = f"sqlite:///{tmp_path / 'no' / 'such' / 'sms.db'}"
     with (
