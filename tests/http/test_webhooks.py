@@ -454,3 +454,36 @@ def test_an_error_code_past_every_columns_range_is_400_on_every_backend(
         message = uow.messages.by_provider_sid(sent.message_sid)
     assert message is not None
     assert (message.status.value, message.error_code) == ("queued", None)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["messageId={id}x", "messageId={id}&messageId={id}", "messageId=%0A{id}", "messageId=../x"],
+)
+def test_a_status_callback_whose_message_id_is_not_ours_is_400_and_changes_nothing(
+    server: LiveServer, shop: tuple[Tenant, str], query: str
+) -> None:
+    """The message id in the callback URL is acted on as well: it must be one of ours
+    (32 hex digits, given once)."""
+    tenant, _ = shop
+    with tenant.client() as client:
+        sent = post_action(client, "send_review_request", to=CUSTOMER, customerName="Jane")
+        sid = sent.json()["messageSid"]
+    with server.uow as uow:
+        message = uow.messages.by_provider_sid(sid)
+    assert message is not None
+    raw_query = query.format(id=message.id)
+    params = {"MessageSid": sid, "MessageStatus": "delivered"}
+    url = f"{server.base_url}{STATUS}?{raw_query}"
+    signature = RequestValidator(SANDBOX_AUTH_TOKEN).compute_signature(url, params)
+    answer = httpx.post(
+        url,
+        content=urlencode(params).encode(),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature,
+        },
+    )
+    assert (answer.status_code, error_of(answer)) == (400, "invalid_field")
+    assert "messageId" in answer.json()["error"]
+    assert message_status(server, sid) == ("queued", None)

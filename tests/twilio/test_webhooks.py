@@ -21,6 +21,7 @@ from neariq_sms.adapters.twilio import (
     inbound_from_form,
     parse_form,
     status_from_form,
+    status_message_id,
     twiml_reply,
 )
 from neariq_sms.domain import InvalidField, Keyword, MissingField
@@ -397,6 +398,18 @@ def test_a_missing_status_field_is_missing(field: str) -> None:
     with pytest.raises(MissingField) as raised:
         status_from_form(replaced(STATUS_FORM, **{field: None, legacy: None}))
     assert raised.value.field == field
+
+
+def test_status_message_id_reads_our_id_from_the_callback_query() -> None:
+    """32 hex digits, once; absent or blank is None (URLs given before ids were carried)."""
+    message_id = "0123456789abcdef" * 2
+    assert status_message_id(f"messageId={message_id}") == message_id
+    assert status_message_id(f"a=1&messageId={message_id}") == message_id
+    assert status_message_id("") is None
+    assert status_message_id("messageId=") is None
+    for bad in [f"messageId={message_id}A", f"messageId={message_id}&messageId={message_id}"]:
+        with pytest.raises(InvalidField):
+            status_message_id(bad)
 
 
 def test_the_malleability_attack_moves_characters_without_breaking_the_signature(

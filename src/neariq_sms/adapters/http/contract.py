@@ -45,11 +45,11 @@ from neariq_sms.adapters.http.serialise import (
 from neariq_sms.adapters.twilio.webhooks import (
     INBOUND_PATH,
     SIGNATURE_HEADER,
-    STATUS_MESSAGE_PARAM,
     STATUS_PATH,
     inbound_from_form,
     parse_form,
     status_from_form,
+    status_message_id,
     twiml_reply,
 )
 from neariq_sms.config import Services
@@ -403,9 +403,9 @@ def _status_webhook(req: _Request, s: Services) -> Response:
     params = _verified_form(req, s)
     sid, status, error_code = status_from_form(params)
     # Our message id rides in the callback URL's query, which the signature covers.
-    message_id = dict(parse_qsl(req.query, keep_blank_values=True)).get(STATUS_MESSAGE_PARAM)
+    message_id = status_message_id(req.query)
     uc.handle_status_callback(
-        sid, status, error_code, message_id=message_id or None, uow=s.uow, clock=s.clock
+        sid, status, error_code, message_id=message_id, uow=s.uow, clock=s.clock
     )
     return json_response(200, {"ok": True})
 

@@ -21,6 +21,7 @@ from neariq_sms.adapters.twilio.webhooks import (
     inbound_from_form,
     parse_form,
     status_from_form,
+    status_message_id,
     twiml_reply,
 )
 
@@ -52,5 +53,6 @@ __all__ = [
     "inbound_from_form",
     "parse_form",
     "status_from_form",
+    "status_message_id",
     "twiml_reply",
 ]

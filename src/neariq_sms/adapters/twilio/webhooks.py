@@ -243,6 +243,36 @@ def status_from_form(params: Params) -> tuple[str, str, int | None]:
     return sid, status, int(raw_code) if raw_code else None
 
 
+#: The library's own message ids (``uuid4().hex``).
+_MESSAGE_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def status_message_id(query: str) -> str | None:
+    """Our message id from a status callback's query string, shape checked.
+
+    The id rides in the StatusCallback URL (:data:`STATUS_MESSAGE_PARAM`),
+    which the signature covers, but where the URL ends and the first form
+    parameter begins is not bound either: the id must be one of ours, given
+    once. ``None`` when absent or blank (callback URLs given before ids were
+    carried).
+
+    Raises:
+        InvalidField: not 32 hex digits, given twice, or an unreadable query.
+    """
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except ValueError:
+        raise InvalidField(STATUS_MESSAGE_PARAM, "the query string is unreadable") from None
+    values = [value for name, value in pairs if name == STATUS_MESSAGE_PARAM]
+    if len(values) > 1:
+        raise InvalidField(STATUS_MESSAGE_PARAM, "must be given once")
+    if not values or not values[0]:
+        return None
+    if not _MESSAGE_ID.fullmatch(values[0]):
+        raise InvalidField(STATUS_MESSAGE_PARAM, "must be a message id (32 hex digits)")
+    return values[0]
+
+
 def twiml_reply(text: str | None) -> str:
     """TwiML answering an inbound message: one ``<Message>``, or an empty ``<Response/>``."""
     from twilio.twiml.messaging_response import MessagingResponse
@@ -264,5 +294,6 @@ __all__ = [
     "inbound_from_form",
     "parse_form",
     "status_from_form",
+    "status_message_id",
     "twiml_reply",
 ]
