@@ -230,7 +230,9 @@ def worker(config: dict[str, Any], index: int, results: Any) -> None:
             else:
                 attempt(
                     "opt_in",
-                    lambda: uc.opt_in(business, customer, "web_form", **deps, policy=POLICY),
+                    lambda: uc.opt_in(
+                        business, customer, "web_form", clock.now(), **deps, policy=POLICY
+                    ),
                 )
         else:
             status = attempt(

@@ -35,6 +35,7 @@ from neariq_sms.domain import (
     NumberAlreadyProvisioned,
     NumberStatus,
     NumberUnavailable,
+    OptOutLocked,
     OutboundMessage,
     PhoneNumber,
     Plan,
@@ -98,6 +99,10 @@ def _same_request(first: OutboundMessage, phone: str, name: str) -> bool:
         return False
 
 
+#: The model's opted-out states.
+OUT = ("out", "locked")
+
+
 class WatchedTelephony(SimulatedTelephony):
     """The simulator, reporting every message that really goes out to the machine's model."""
 
@@ -137,7 +142,9 @@ class SmsMachine(RuleBasedStateMachine):
         self.clock = ManualClock(NOON_IN_AUSTIN)
         self.telephony = WatchedTelephony(self._check_consent_at_send)
         # The model: what the use cases' answers say storage must hold.
-        self.consent: dict[tuple[str, str], str] = {}  # (business, phone) -> "in" | "out"
+        # (business, phone) -> "in", "out" (by the business) or "locked" (by
+        # keyword or the carrier: only the customer's START lifts it).
+        self.consent: dict[tuple[str, str], str] = {}
         self.holder: dict[PhoneNumber, str] = {}  # number -> business holding it
         self.plan: dict[str, Plan] = {}
         self.active: dict[str, bool] = {}
@@ -159,6 +166,11 @@ class SmsMachine(RuleBasedStateMachine):
 
     def _snapshot(self) -> dict[str, Any]:
         return snapshot(self.uow, phones=PHONES, periods=self.periods)
+
+    def _opted_out(self, key: tuple[str, str], how: str) -> None:
+        """The first opt-out stays: a later one changes neither state nor who made it."""
+        if self.consent.get(key) not in OUT:
+            self.consent[key] = how
 
     def _call(self, work: Callable[[], Any]) -> Any:
         """Run a use case; return its result or the SmsError it raised.
@@ -182,7 +194,7 @@ class SmsMachine(RuleBasedStateMachine):
                 assert self._snapshot() == before, f"{outcome.code} but storage changed"
                 assert (self.telephony.owned, len(self.telephony.sent)) == (owned, sent)
         for from_, to in self.telephony.opted_out_at_send:
-            self.consent[(self.holder[from_], to.e164)] = "out"
+            self._opted_out((self.holder[from_], to.e164), "locked")
         self.telephony.opted_out_at_send.clear()
         return outcome
 
@@ -265,7 +277,7 @@ class SmsMachine(RuleBasedStateMachine):
                 business, phone, "point_of_sale", at, uow=self.uow, clock=self.clock
             )
         )
-        if self.active[business] and self.consent.get((business, phone)) == "out":
+        if self.active[business] and self.consent.get((business, phone)) in OUT:
             assert isinstance(outcome, RecipientOptedOut)
         elif not isinstance(outcome, SmsError):
             self.consent[(business, phone)] = "in"
@@ -280,14 +292,18 @@ class SmsMachine(RuleBasedStateMachine):
             lambda: uc.opt_out(business, phone, source, uow=self.uow, clock=self.clock)
         )
         if not isinstance(outcome, SmsError):
-            self.consent[(business, phone)] = "out"
+            self._opted_out((business, phone), "out")
 
     @rule(business=businesses, phone=st.sampled_from(PHONES))
     def opt_in(self, business: str, phone: str) -> None:
         outcome = self._call(
-            lambda: uc.opt_in(business, phone, "web_form", uow=self.uow, clock=self.clock)
+            lambda: uc.opt_in(
+                business, phone, "web_form", self.clock.now(), uow=self.uow, clock=self.clock
+            )
         )
-        if not isinstance(outcome, SmsError):
+        if self.active[business] and self.consent.get((business, phone)) == "locked":
+            assert isinstance(outcome, OptOutLocked)
+        elif not isinstance(outcome, SmsError):
             self.consent[(business, phone)] = "in"
 
     @rule(
@@ -311,7 +327,7 @@ class SmsMachine(RuleBasedStateMachine):
         if result.business_id is None or result.duplicate:
             return
         if result.keyword is Keyword.OPT_OUT:
-            self.consent[(result.business_id, phone)] = "out"
+            self._opted_out((result.business_id, phone), "locked")
         elif result.keyword is Keyword.OPT_IN:
             self.consent[(result.business_id, phone)] = "in"
 
@@ -332,7 +348,7 @@ class SmsMachine(RuleBasedStateMachine):
         assert report.imported + report.updated + report.skipped + report.rejected == len(rows)
         assert report.rejected == sum(1 for p in rows if p not in PHONES)
         for phone in rows:
-            if phone in PHONES and self.consent.get((business, phone)) != "out":
+            if phone in PHONES and self.consent.get((business, phone)) not in OUT:
                 self.consent[(business, phone)] = "in"
 
     @rule(
@@ -406,7 +422,7 @@ class SmsMachine(RuleBasedStateMachine):
         if moved:
             self.moved_by_callback.add(message.id)
         if error_code == 21610:
-            self.consent[(message.business_id, message.to.e164)] = "out"
+            self._opted_out((message.business_id, message.to.e164), "locked")
 
     @rule(step=st.one_of(st.integers(1, 600).map(lambda m: timedelta(minutes=m)), clock_steps))
     def advance_clock(self, step: timedelta) -> None:

@@ -375,3 +375,31 @@ def test_database_urls_are_printed_without_their_password(url: str, shown: str) 
     """SQLAlchemy renders the URL with the password masked; what it cannot parse shows its
     scheme only."""
     assert safe_url(url) == shown
+
+
+def test_the_sandbox_demo_resubscribes_its_customer_after_a_stop_by_text() -> None:
+    """A STOP by text is locked against the dashboard; the sandbox demo's reset is the
+    simulated customer's START, so ``serve --sandbox --demo`` still starts."""
+    from neariq_sms import usecases as uc
+    from neariq_sms.adapters.memory import InMemoryUnitOfWork, ManualClock, SimulatedTelephony
+    from neariq_sms.cli.serve import DEMO_BUSINESS_ID, DEMO_CUSTOMER, prepare_demo
+    from neariq_sms.config import Services
+    from neariq_sms.domain import Policy
+    from tests.conftest import NOON_IN_AUSTIN
+
+    services = Services(
+        uow=InMemoryUnitOfWork(),
+        telephony=SimulatedTelephony(),
+        clock=ManualClock(NOON_IN_AUSTIN),
+        policy=Policy(),
+    )
+    prepare_demo(services, sandbox=True)
+    deps = {"uow": services.uow, "telephony": services.telephony, "clock": services.clock}
+    uc.provision_number(DEMO_BUSINESS_ID, "+15125550123", **deps)
+    uc.handle_inbound_message(
+        "+15125550123", DEMO_CUSTOMER, "STOP", uow=services.uow, clock=services.clock
+    )
+    prepare_demo(services, sandbox=True)
+    record = uc.get_consent(DEMO_BUSINESS_ID, DEMO_CUSTOMER, uow=services.uow)
+    assert record is not None
+    assert record.allows_sending

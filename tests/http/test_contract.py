@@ -160,8 +160,16 @@ def test_consent_records_answer_in_the_documented_shape() -> None:
         "api",
         "2026-03-10T17:00:00Z",
     )
-    _, _, back = shop.post("/api/sms/consents/opt-in", {"phone": CUSTOMER, "source": "paper"})
-    assert (back["optedOut"], back["source"]) == (False, "paper")
+    shop.clock.advance(timedelta(hours=1))
+    _, _, back = shop.post(
+        "/api/sms/consents/opt-in",
+        {"phone": CUSTOMER, "source": "paper", "consentedAt": "2026-03-10T17:30:00Z"},
+    )
+    assert (back["optedOut"], back["source"], back["consentedAt"]) == (
+        False,
+        "paper",
+        "2026-03-10T17:30:00Z",
+    )
     future = shop.post(
         "/api/sms/consents", {"phone": "+15557650001", "source": "api", "consentedAt": "2099-01-01"}
     )

@@ -167,7 +167,11 @@ class Differential(RuleBasedStateMachine):
 
     @rule(business=businesses, phone=phones)
     def opt_in(self, business: str, phone: str) -> None:
-        self.run(lambda s: uc.opt_in(business, phone, "web_form", uow=s.uow, clock=self.clock))
+        self.run(
+            lambda s: uc.opt_in(
+                business, phone, "web_form", self.clock.now(), uow=s.uow, clock=self.clock
+            )
+        )
 
     @rule(business=businesses, rows=st.lists(phones, max_size=5))
     def import_consents(self, business: str, rows: list[str]) -> None:

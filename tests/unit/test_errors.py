@@ -25,6 +25,7 @@ SPEC_TABLE = {
     "business_not_found": 404,
     "method_not_allowed": 405,
     "number_already_provisioned": 409,
+    "opt_out_locked": 409,
     "cooldown": 429,
     "provider_error": 502,
     "sms_not_configured": 503,

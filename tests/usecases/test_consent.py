@@ -92,13 +92,15 @@ def test_a_consent_write_never_lifts_an_opt_out(
 def test_only_an_explicit_opt_in_lifts_an_opt_out(
     uow: UnitOfWork, clock: ManualClock, business_id: str
 ) -> None:
-    """Opt-in renews consent now; the trail reads consented, opted out, opted in."""
+    """An opt-in with a consent newer than the business's opt-out lifts it; the
+    trail reads consented, opted out, opted in."""
     uc.record_consent(business_id, CUSTOMER, "paper", uow=uow, clock=clock)
     uc.opt_out(business_id, CUSTOMER, uow=uow, clock=clock)
     clock.advance(timedelta(minutes=1))
-    record = uc.opt_in(business_id, CUSTOMER, "web_form", uow=uow, clock=clock)
+    given = clock.now() - timedelta(seconds=30)
+    record = uc.opt_in(business_id, CUSTOMER, "web_form", given, uow=uow, clock=clock)
     assert record.allows_sending
-    assert record.consented_at == clock.now()
+    assert record.consented_at == given
     kinds = [e.kind for e in uc.consent_history(business_id, CUSTOMER, uow=uow)]
     assert kinds == [
         ConsentEventKind.CONSENTED,

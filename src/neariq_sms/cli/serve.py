@@ -23,6 +23,8 @@ from neariq_sms.cli.common import (
 )
 from neariq_sms.cli.database import prepare_database
 from neariq_sms.config import Services, Settings
+from neariq_sms.domain.consent import KEYWORD
+from neariq_sms.usecases._common import store_opt_in
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -90,7 +92,11 @@ def prepare_demo(services: Services, *, sandbox: bool) -> str:
             business.id, DEMO_CUSTOMER, "point_of_sale", uow=s.uow, clock=s.clock, policy=s.policy
         )
     elif record.opted_out and sandbox:
-        uc.opt_in(business.id, DEMO_CUSTOMER, "demo", uow=s.uow, clock=s.clock, policy=s.policy)
+        # The sandbox's simulated customer texts START: the one opt-in that lifts
+        # every opt-out, a STOP by text included (the dashboard's opt-in cannot).
+        with s.uow:
+            store_opt_in(s.uow, business.id, record.phone, source=KEYWORD, clock=s.clock)
+            s.uow.commit()
     return create_session(business.id, uow=s.uow, clock=s.clock)
 
 

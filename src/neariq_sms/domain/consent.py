@@ -9,14 +9,29 @@ from datetime import datetime
 
 import attrs
 
-from neariq_sms.domain.errors import InvalidField, MissingField
+from neariq_sms.domain.errors import InvalidField, MissingField, OptOutLocked, RecipientOptedOut
 from neariq_sms.domain.phone import PhoneNumber
 
 _SOURCE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
+#: The customer's own keyword (STOP / START by text).
+KEYWORD = "keyword"
+#: The carrier reported the opt-out (Twilio error 21610).
+PROVIDER = "provider"
+#: A bulk import.
+IMPORT = "import"
+#: The library's own sources: a caller writing one would forge the audit trail.
+RESERVED_SOURCES = frozenset({KEYWORD, PROVIDER, IMPORT})
+#: Opt-outs only the customer's opt-in keyword lifts (the carrier blocks the pair until then).
+CUSTOMER_OPT_OUTS = frozenset({KEYWORD, PROVIDER})
 
-def validate_source(raw: object, *, field: str = "source") -> str:
-    """A consent source is a short slug such as ``web_form`` or ``point_of_sale``."""
+
+def validate_source(raw: object, *, field: str = "source", reserved: bool = False) -> str:
+    """A consent source is a short slug such as ``web_form`` or ``point_of_sale``.
+
+    The library's own sources (:data:`RESERVED_SOURCES`) are refused unless
+    ``reserved`` is true.
+    """
     if raw is None or (isinstance(raw, str) and not raw.strip()):
         raise MissingField(field)
     if not isinstance(raw, str):
@@ -24,6 +39,8 @@ def validate_source(raw: object, *, field: str = "source") -> str:
     value = _slug(raw)
     if value is None:
         raise InvalidField(field, "must be a short slug: a-z, 0-9 and _, at most 40 characters")
+    if not reserved and value in RESERVED_SOURCES:
+        raise InvalidField(field, f"{value!r} is reserved for the library's own records")
     return value
 
 
@@ -50,23 +67,98 @@ class ConsentRecord:
     opted_out_at: datetime | None = None
     opt_out_source: str | None = None
 
+    @classmethod
+    def first_consent(
+        cls, business_id: str, phone: PhoneNumber, *, source: str, at: datetime, now: datetime
+    ) -> ConsentRecord:
+        """The record of a phone's first consent (given at ``at``)."""
+        return cls(business_id, phone, source=source, consented_at=at, updated_at=now)
+
+    @classmethod
+    def first_opt_out(
+        cls, business_id: str, phone: PhoneNumber, *, source: str, now: datetime
+    ) -> ConsentRecord:
+        """The record of a phone that opts out without ever consenting: it still
+        blocks every later send, import and consent write."""
+        return cls(
+            business_id,
+            phone,
+            source=source,
+            consented_at=None,
+            updated_at=now,
+            opted_out_at=now,
+            opt_out_source=source,
+        )
+
     @property
     def opted_out(self) -> bool:
         return self.opted_out_at is not None
 
     @property
+    def opt_out_locked(self) -> bool:
+        """Opted out by the customer's text or by the carrier: only the
+        customer's own opt-in keyword lifts it."""
+        return self.opted_out and self.opt_out_source in CUSTOMER_OPT_OUTS
+
+    @property
     def allows_sending(self) -> bool:
         return self.consented_at is not None and not self.opted_out
 
-    def opt_out(self, *, source: str, now: datetime) -> ConsentRecord:
+    # --- transitions: each returns the new record, or None when nothing changes ---
+
+    def consent(self, *, source: str, at: datetime, now: datetime) -> ConsentRecord | None:
+        """A consent write (dashboard, API, import): renews an older consent.
+
+        Never lifts an opt-out (:class:`RecipientOptedOut`); only :meth:`opt_in` does.
+        ``None`` when the stored consent is as new as ``at``.
+        """
+        if self.opted_out:
+            raise RecipientOptedOut()
+        if self.consented_at is not None and self.consented_at >= at:
+            return None
+        return attrs.evolve(self, source=source, consented_at=at, updated_at=now)
+
+    def opt_out(self, *, source: str, now: datetime) -> ConsentRecord | None:
+        """Opt out now; ``None`` when already opted out (the first opt-out stays)."""
+        if self.opted_out:
+            return None
         return attrs.evolve(self, opted_out_at=now, opt_out_source=source, updated_at=now)
 
-    def opt_in(self, *, source: str, now: datetime) -> ConsentRecord:
-        """An explicit re-subscribe: consent is renewed now, newer than any opt-out."""
+    def opt_in(
+        self, *, source: str, now: datetime, consented_at: datetime | None = None
+    ) -> ConsentRecord | None:
+        """An explicit (re-)subscribe with consent given at ``consented_at`` (default now).
+
+        Who may lift which opt-out:
+
+        - the customer's opt-in keyword (``source`` :data:`KEYWORD`) lifts any
+          opt-out, with consent now;
+        - an opt-out by keyword or the carrier is lifted by nothing else
+          (:class:`OptOutLocked`);
+        - an opt-out the business recorded is lifted by the business only with
+          a given ``consented_at`` newer than the opt-out (``MissingField`` /
+          ``InvalidField`` for ``consentedAt`` otherwise).
+
+        Without an opt-out it renews the consent; ``None`` when a given
+        ``consented_at`` is not newer than the stored consent.
+        """
+        if source == KEYWORD:
+            consented_at = now
+        elif self.opt_out_locked:
+            raise OptOutLocked()
+        elif self.opted_out_at is not None:
+            if consented_at is None:
+                raise MissingField("consentedAt")
+            if consented_at <= self.opted_out_at:
+                raise InvalidField("consentedAt", "must be newer than the opt-out it lifts")
+        elif consented_at is None:
+            consented_at = now
+        elif self.consented_at is not None and self.consented_at >= consented_at:
+            return None
         return attrs.evolve(
             self,
             source=source,
-            consented_at=now,
+            consented_at=consented_at,
             opted_out_at=None,
             opt_out_source=None,
             updated_at=now,

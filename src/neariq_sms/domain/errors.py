@@ -17,7 +17,6 @@ __all__ = [
     "AllowanceExhausted",
     "BusinessConflict",
     "BusinessNotFound",
-    "ConsentConflict",
     "ConsentRequired",
     "Cooldown",
     "DuplicateNumber",
@@ -31,6 +30,7 @@ __all__ = [
     "NoSmsNumber",
     "NumberAlreadyProvisioned",
     "NumberUnavailable",
+    "OptOutLocked",
     "PlanRequired",
     "ProviderError",
     "RecipientOptedOut",
@@ -278,6 +278,21 @@ class RecipientOptedOut(SmsError):
 
 
 @attrs.define(auto_exc=True, eq=False)
+class OptOutLocked(SmsError):
+    """Lifting an opt-out the customer made by text or the carrier reported."""
+
+    code: ClassVar[str] = "opt_out_locked"
+    status: ClassVar[int] = 409
+
+    @property
+    def message(self) -> str:
+        return (
+            "The customer opted out by text or through the carrier: only the customer's"
+            " own opt-in keyword (START) lifts it."
+        )
+
+
+@attrs.define(auto_exc=True, eq=False)
 class Cooldown(SmsError):
     code: ClassVar[str] = "cooldown"
     status: ClassVar[int] = 429
@@ -336,18 +351,6 @@ class IdempotencyConflict(SmsError):
 
 
 @attrs.define(auto_exc=True, eq=False)
-class ConsentConflict(SmsError):
-    """A consent record for (business, phone) already exists."""
-
-    code: ClassVar[str] = "consent_conflict"
-    status: ClassVar[int] = 409
-
-    @property
-    def message(self) -> str:
-        return "A consent record for this phone already exists."
-
-
-@attrs.define(auto_exc=True, eq=False)
 class BusinessConflict(SmsError):
     """A business with this id already exists."""
 
@@ -379,6 +382,7 @@ PUBLIC_ERRORS: tuple[type[SmsError], ...] = (
     BusinessNotFound,
     MethodNotAllowed,
     NumberAlreadyProvisioned,
+    OptOutLocked,
     Cooldown,
     ProviderError,
     SmsNotConfigured,

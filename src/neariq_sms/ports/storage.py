@@ -116,8 +116,16 @@ class ConsentRepository(Protocol):
         """
         ...
 
-    def add_many(self, records: Sequence[ConsentRecord]) -> None:
-        """Insert new records. Raises ``ConsentConflict`` if one already exists."""
+    def add_or_lock(self, records: Sequence[ConsentRecord]) -> Mapping[PhoneNumber, ConsentRecord]:
+        """Insert each record whose (business, phone) has none yet, atomically
+        (one phone per record); lock every row, inserted or not, until the
+        transaction ends.
+
+        Returns the records that were stored already, as they are once their
+        lock is held: the caller decides from them and :meth:`update_many`.
+        A concurrent first write of the same phone never fails either writer:
+        the later one waits for the earlier and gets its row here.
+        """
         ...
 
     def update_many(self, records: Sequence[ConsentRecord]) -> None:

@@ -19,6 +19,7 @@ from neariq_sms.domain.errors import (
 )
 from neariq_sms.domain.messages import MessageStatus, OutboundMessage
 from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
 
@@ -136,52 +137,60 @@ def end_unsent(
 
 
 def store_opt_out(
-    uow: UnitOfWork, business_id: str, phone: PhoneNumber, *, source: str, now: datetime
+    uow: UnitOfWork, business_id: str, phone: PhoneNumber, *, source: str, clock: Clock
 ) -> ConsentRecord:
     """Inside an open unit of work: record an opt-out, creating the record if needed.
 
     A phone that opts out without ever consenting gets a record all the same,
-    so no later import or consent write can message it.
+    so no later import or consent write can message it. Never fails on a
+    concurrent write of the same phone: it waits for it and opts out after.
     """
-    record = uow.consents.get(business_id, phone, for_update=True)
-    if record is not None and record.opted_out:
-        return record
-    if record is None:
-        record = ConsentRecord(
-            business_id=business_id,
-            phone=phone,
-            source=source,
-            consented_at=None,
-            updated_at=now,
-            opted_out_at=now,
-            opt_out_source=source,
-        )
-        uow.consents.add_many([record])
-    else:
-        record = record.opt_out(source=source, now=now)
+    first = ConsentRecord.first_opt_out(business_id, phone, source=source, now=clock.now())
+    stored = uow.consents.add_or_lock([first]).get(phone)
+    record = first
+    if stored is not None:
+        # The time is read once the row is locked: event times follow commit order.
+        changed = stored.opt_out(source=source, now=clock.now())
+        if changed is None:
+            return stored
+        record = changed
         uow.consents.update_many([record])
     uow.consents.append_events(
-        [ConsentEvent(business_id, phone, ConsentEventKind.OPTED_OUT, source, now)]
+        [ConsentEvent(business_id, phone, ConsentEventKind.OPTED_OUT, source, record.updated_at)]
     )
     log.info("opt-out recorded business=%s phone=%s source=%s", business_id, mask(phone), source)
     return record
 
 
 def store_opt_in(
-    uow: UnitOfWork, business_id: str, phone: PhoneNumber, *, source: str, now: datetime
+    uow: UnitOfWork,
+    business_id: str,
+    phone: PhoneNumber,
+    *,
+    source: str,
+    clock: Clock,
+    consented_at: datetime | None = None,
 ) -> ConsentRecord:
-    """Inside an open unit of work: an explicit (re-)subscribe, newer than any opt-out."""
-    record = uow.consents.get(business_id, phone, for_update=True)
-    if record is None:
-        record = ConsentRecord(
-            business_id=business_id, phone=phone, source=source, consented_at=now, updated_at=now
-        )
-        uow.consents.add_many([record])
-    else:
-        record = record.opt_in(source=source, now=now)
+    """Inside an open unit of work: an explicit (re-)subscribe, creating the record if needed.
+
+    Who may lift an opt-out is :meth:`ConsentRecord.opt_in`'s rule (raises
+    ``OptOutLocked``, or ``MissingField`` / ``InvalidField`` for ``consentedAt``).
+    """
+    now = clock.now()
+    first = ConsentRecord.first_consent(
+        business_id, phone, source=source, at=consented_at or now, now=now
+    )
+    stored = uow.consents.add_or_lock([first]).get(phone)
+    record = first
+    if stored is not None:
+        # The time is read once the row is locked: event times follow commit order.
+        changed = stored.opt_in(source=source, now=clock.now(), consented_at=consented_at)
+        if changed is None:
+            return stored
+        record = changed
         uow.consents.update_many([record])
     uow.consents.append_events(
-        [ConsentEvent(business_id, phone, ConsentEventKind.OPTED_IN, source, now)]
+        [ConsentEvent(business_id, phone, ConsentEventKind.OPTED_IN, source, record.updated_at)]
     )
     return record
 

@@ -10,15 +10,14 @@ from typing import Generic, TypeVar
 import attrs
 
 from neariq_sms.domain.consent import (
+    IMPORT,
     ConsentEvent,
     ConsentEventKind,
     ConsentRecord,
     validate_source,
 )
 from neariq_sms.domain.errors import (
-    ConsentConflict,
     InvalidField,
-    RecipientOptedOut,
     SmsError,
 )
 from neariq_sms.domain.phone import PhoneNumber
@@ -93,8 +92,9 @@ def record_consent(
 
     ``consented_at`` defaults to now and may not lie in the future. Writing
     an older consent than the stored one changes nothing (idempotent). An
-    opt-out is never lifted here: only :func:`opt_in` or the customer's
-    START keyword does that.
+    opt-out is never lifted here (``RecipientOptedOut``): only :func:`opt_in`
+    or the customer's START keyword does that. The sources ``keyword``,
+    ``provider`` and ``import`` are the library's own and refused.
 
     Raises:
         BusinessNotFound, MissingField, InvalidPhone, InvalidField, RecipientOptedOut.
@@ -104,40 +104,43 @@ def record_consent(
     # The spec's order of shape errors: missing_field, then invalid_field, then invalid_phone.
     require_present(phone, "phone")
     slug = validate_source(source)
-    at = _not_future(parse_timestamp(consented_at), now, "consentedAt")
+    given = _given_time(consented_at, now)
     number = parse_phone(phone, field="phone", region=policy.default_region)
-    for attempt in range(2):
-        try:
-            with uow:
-                existing = uow.consents.get(business.id, number, for_update=True)
-                if existing is not None and existing.opted_out:
-                    raise RecipientOptedOut()
-                if (
-                    existing is not None
-                    and existing.consented_at is not None
-                    and existing.consented_at >= at
-                ):
-                    return existing
-                record = ConsentRecord(
-                    business_id=business.id,
-                    phone=number,
-                    source=slug,
-                    consented_at=at,
-                    updated_at=now,
-                )
-                if existing is None:
-                    uow.consents.add_many([record])
-                else:
-                    uow.consents.update_many([record])
-                uow.consents.append_events(
-                    [ConsentEvent(business.id, number, ConsentEventKind.CONSENTED, slug, now)]
-                )
-                uow.commit()
-                return record
-        except ConsentConflict:
-            if attempt:  # pragma: no cover - a second conflict would need a deleted row
-                raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    return _tx(uow, lambda: _store_consent(uow, business.id, number, slug, clock=clock, at=given))
+
+
+def _given_time(raw: object, now: datetime, field: str = "consentedAt") -> datetime | None:
+    value = parse_timestamp(raw, field=field)
+    if value is not None and value > now:
+        raise InvalidField(field, "must not be in the future")
+    return value
+
+
+def _store_consent(
+    uow: UnitOfWork,
+    business_id: str,
+    number: PhoneNumber,
+    source: str,
+    *,
+    clock: Clock,
+    at: datetime | None,
+) -> ConsentRecord:
+    """Inside an open unit of work: the consent write of :func:`record_consent`."""
+    now = clock.now()
+    first = ConsentRecord.first_consent(business_id, number, source=source, at=at or now, now=now)
+    stored = uow.consents.add_or_lock([first]).get(number)
+    record = first
+    if stored is not None:
+        now = clock.now()  # read once the row is locked: event times follow commit order
+        changed = stored.consent(source=source, at=at or now, now=now)
+        if changed is None:
+            return stored
+        record = changed
+        uow.consents.update_many([record])
+    uow.consents.append_events(
+        [ConsentEvent(business_id, number, ConsentEventKind.CONSENTED, source, record.updated_at)]
+    )
+    return record
 
 
 def opt_out(
@@ -149,39 +152,54 @@ def opt_out(
     clock: Clock,
     policy: Policy = DEFAULT_POLICY,
 ) -> ConsentRecord:
-    """Record an opt-out; it takes effect for every later send at once.
+    """Record an opt-out the business made; it takes effect for every later send at once.
 
     Idempotent: opting out twice keeps the first opt-out. A phone without a
     record gets one, opted out, so no later consent write can message it.
+    The business may lift it later through :func:`opt_in` with a newer
+    ``consented_at``.
     """
-    now = clock.now()
     business = load_business(uow, business_id)
     # The spec's order of shape errors: missing_field, invalid_field, invalid_phone.
     require_present(phone, "phone")
     slug = "api" if source is None or source == "" else validate_source(source)
     number = parse_phone(phone, field="phone", region=policy.default_region)
-    return _retry_on_conflict(
-        lambda: _tx(uow, lambda: store_opt_out(uow, business.id, number, source=slug, now=now))
-    )
+    return _tx(uow, lambda: store_opt_out(uow, business.id, number, source=slug, clock=clock))
 
 
 def opt_in(
     business_id: str,
     phone: object,
     source: object,
+    consented_at: object = None,
     *,
     uow: UnitOfWork,
     clock: Clock,
     policy: Policy = DEFAULT_POLICY,
 ) -> ConsentRecord:
-    """An explicit re-subscribe: consent now, newer than (and lifting) any opt-out."""
+    """An explicit re-subscribe by the business, with consent given at ``consented_at``.
+
+    Who may lift which opt-out (:meth:`ConsentRecord.opt_in`): an opt-out by
+    the customer's text or by the carrier only the customer's START lifts
+    (``OptOutLocked``); an opt-out the business recorded is lifted only with
+    a ``consented_at`` given and newer than it (``MissingField`` /
+    ``InvalidField`` otherwise). Without an opt-out, consent is renewed
+    (``consented_at`` defaults to now, never in the future).
+
+    Raises:
+        BusinessNotFound, MissingField, InvalidPhone, InvalidField, OptOutLocked.
+    """
     now = clock.now()
     business = load_business(uow, business_id)
     require_present(phone, "phone")
     slug = validate_source(source)
+    given = _given_time(consented_at, now)
     number = parse_phone(phone, field="phone", region=policy.default_region)
-    return _retry_on_conflict(
-        lambda: _tx(uow, lambda: store_opt_in(uow, business.id, number, source=slug, now=now))
+    return _tx(
+        uow,
+        lambda: store_opt_in(
+            uow, business.id, number, source=slug, clock=clock, consented_at=given
+        ),
     )
 
 
@@ -190,14 +208,6 @@ def _tx(uow: UnitOfWork, work: Callable[[], T]) -> T:
         result = work()
         uow.commit()
         return result
-
-
-def _retry_on_conflict(work: Callable[[], T]) -> T:
-    """Two first writes for one phone race on the unique key: the loser reads the winner's row."""
-    try:
-        return work()
-    except ConsentConflict:
-        return work()
 
 
 def get_consent(
@@ -311,7 +321,8 @@ def import_consents(
 
     Mapping rows use the keys ``phone``, ``consented_at`` and ``source``.
     """
-    default_source = validate_source(source)
+    # "import" is the library's own default; a caller may not pick another reserved source.
+    default_source = IMPORT if source == IMPORT else validate_source(source)
     business = load_business(uow, business_id)
     now = clock.now()
     report = ImportReport()
@@ -352,7 +363,7 @@ def import_consents(
                 consented_at=at,
                 updated_at=now,
             )
-        _store_batch(uow, business.id, wanted, now, report)
+        _store_batch(uow, business.id, wanted, clock, report)
     return report
 
 
@@ -360,42 +371,36 @@ def _store_batch(
     uow: UnitOfWork,
     business_id: str,
     wanted: dict[PhoneNumber, ConsentRecord],
-    now: datetime,
+    clock: Clock,
     report: ImportReport,
 ) -> None:
-    def store() -> tuple[int, int, int]:
-        with uow:
-            existing = uow.consents.get_many(business_id, list(wanted), for_update=True)
-            new: list[ConsentRecord] = []
-            changed: list[ConsentRecord] = []
-            for number, record in wanted.items():
-                old = existing.get(number)
-                if old is None:
-                    new.append(record)
-                elif old.opted_out or (
-                    old.consented_at is not None
-                    and record.consented_at is not None
-                    and old.consented_at >= record.consented_at
-                ):
-                    continue
-                else:
-                    changed.append(record)
-            uow.consents.add_many(new)
-            uow.consents.update_many(changed)
-            uow.consents.append_events(
-                [
-                    ConsentEvent(business_id, r.phone, ConsentEventKind.CONSENTED, r.source, now)
-                    for r in (*new, *changed)
-                ]
-            )
-            uow.commit()
-        return len(new), len(changed), len(wanted) - len(new) - len(changed)
-
-    # A concurrent writer may create one of the new phones first: the retry sees it.
-    imported, updated, skipped = _retry_on_conflict(store)
-    report.imported += imported
-    report.updated += updated
-    report.skipped += skipped
+    with uow:
+        # New phones are inserted as wanted; a live writer's concurrent first
+        # write makes no error: its row comes back locked like any stored one.
+        stored = uow.consents.add_or_lock(list(wanted.values()))
+        now = clock.now()  # read once the rows are locked: event times follow commit order
+        changed: list[ConsentRecord] = []
+        for number, old in stored.items():
+            record = wanted[number]
+            if old.opted_out or record.consented_at is None:
+                continue  # an import never lifts an opt-out
+            renewed = old.consent(source=record.source, at=record.consented_at, now=now)
+            if renewed is not None:
+                changed.append(renewed)
+        uow.consents.update_many(changed)
+        new = [r for number, r in wanted.items() if number not in stored]
+        uow.consents.append_events(
+            [
+                ConsentEvent(
+                    business_id, r.phone, ConsentEventKind.CONSENTED, r.source, r.updated_at
+                )
+                for r in (*new, *changed)
+            ]
+        )
+        uow.commit()
+    report.imported += len(new)
+    report.updated += len(changed)
+    report.skipped += len(wanted) - len(new) - len(changed)
 
 
 __all__ = [

@@ -118,9 +118,9 @@ def handle_inbound_message(
         stored = uow.inbound.add(message)
         if stored and keyword is Keyword.OPT_OUT:
             for business_id in opted_out_of:
-                store_opt_out(uow, business_id, sender, source="keyword", now=now)
+                store_opt_out(uow, business_id, sender, source="keyword", clock=clock)
         elif stored and keyword is Keyword.OPT_IN:
-            store_opt_in(uow, business.id, sender, source="keyword", now=now)
+            store_opt_in(uow, business.id, sender, source="keyword", clock=clock)
         uow.commit()
     log.info(
         "inbound message business=%s from=%s keyword=%s duplicate=%s",

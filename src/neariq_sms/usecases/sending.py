@@ -337,7 +337,7 @@ def _fail(
             # The consent row before the message and the allowance: the one lock order
             # (see ports.storage). The other way round, a concurrent send holding the
             # consent row and waiting for the allowance deadlocks with this.
-            store_opt_out(uow, message.business_id, message.to, source="provider", now=now)
+            store_opt_out(uow, message.business_id, message.to, source="provider", clock=clock)
         end_unsent(uow, message, to=MessageStatus.FAILED, now=now, error_code=error_code)
         if free_key:
             uow.messages.forget_idempotency_key(message.id)
@@ -453,7 +453,7 @@ def handle_status_callback(
             )
         if error_code == OPTED_OUT_ERROR:
             # The consent row before the message row: the one lock order (see ports.storage).
-            store_opt_out(uow, message.business_id, message.to, source="provider", now=now)
+            store_opt_out(uow, message.business_id, message.to, source="provider", clock=clock)
         moved = None
         if new is not None:
             moved = uow.messages.transition(

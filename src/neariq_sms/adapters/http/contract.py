@@ -348,6 +348,7 @@ def _post_opt_in(req: _Request, s: Services, business_id: str) -> Response:
         business_id,
         data.get("phone"),
         data.get("source"),
+        data.get("consentedAt"),
         uow=s.uow,
         clock=s.clock,
         policy=s.policy,

@@ -20,7 +20,6 @@ from neariq_sms.domain.business import Business, DashboardSession, NumberStatus,
 from neariq_sms.domain.consent import ConsentEvent, ConsentRecord
 from neariq_sms.domain.errors import (
     BusinessConflict,
-    ConsentConflict,
     DuplicateNumber,
     IdempotencyConflict,
     NumberAlreadyProvisioned,
@@ -173,12 +172,17 @@ class _Consents:
         found = ((p, self._s.consents.get((business_id, p))) for p in phones)
         return {p: r for p, r in found if r is not None}
 
-    def add_many(self, records: Sequence[ConsentRecord]) -> None:
-        keys = [(r.business_id, r.phone) for r in records]
-        if len(set(keys)) != len(keys) or any(k in self._s.consents for k in keys):
-            raise ConsentConflict()
-        for key, record in zip(keys, records, strict=True):
-            self._tx.put(self._s.consents, key, record)
+    def add_or_lock(self, records: Sequence[ConsentRecord]) -> Mapping[PhoneNumber, ConsentRecord]:
+        # The store-wide lock already serialises transactions: nothing to wait for.
+        stored: dict[PhoneNumber, ConsentRecord] = {}
+        for record in records:
+            key = (record.business_id, record.phone)
+            existing = self._s.consents.get(key)
+            if existing is None:
+                self._tx.put(self._s.consents, key, record)
+            else:
+                stored[record.phone] = existing
+        return stored
 
     def update_many(self, records: Sequence[ConsentRecord]) -> None:
         for record in records:

@@ -40,7 +40,6 @@ from neariq_sms.domain.business import Business, DashboardSession, NumberStatus,
 from neariq_sms.domain.consent import ConsentEvent, ConsentEventKind, ConsentRecord
 from neariq_sms.domain.errors import (
     BusinessConflict,
-    ConsentConflict,
     DuplicateNumber,
     IdempotencyConflict,
     NumberAlreadyProvisioned,
@@ -574,14 +573,26 @@ class _Consents:
                 found[record.phone] = record
         return found
 
-    def add_many(self, records: Sequence[ConsentRecord]) -> None:
+    def add_or_lock(self, records: Sequence[ConsentRecord]) -> Mapping[PhoneNumber, ConsentRecord]:
         if not records:
-            return
-        violated = self._db.guarded(consents.insert(), [_consent_values(r) for r in records])
-        if violated == consents.primary_key.name:
-            raise ConsentConflict()
-        if violated is not None:
-            raise AssertionError(f"unexpected constraint {violated}")
+            return {}
+        # Sorted: one lock order for every writer, so two batches never deadlock.
+        ordered = sorted(records, key=lambda r: r.phone.e164)
+        # ON CONFLICT DO NOTHING waits for a concurrent inserter of the same
+        # key to end, then skips: no unique-key error, no aborted transaction.
+        statement = (
+            self._db.insert(consents)
+            .on_conflict_do_nothing(index_elements=["business_id", "phone"])
+            .returning(consents.c.phone)
+        )
+        inserted = set(
+            self._db.conn.execute(statement, [_consent_values(r) for r in ordered]).scalars()
+        )
+        business_id = records[0].business_id
+        stored = [r.phone for r in ordered if r.phone.e164 not in inserted]
+        # Rows are never deleted, so every skipped insert has a committed row to
+        # lock; READ COMMITTED reads it as it is once the lock is held.
+        return self.get_many(business_id, stored, for_update=True)
 
     def update_many(self, records: Sequence[ConsentRecord]) -> None:
         if not records:
