@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import uuid
 from collections.abc import Iterator
 
@@ -174,3 +176,59 @@ def test_a_line_break_in_the_path_cannot_forge_a_log_line(server: LiveServer, en
     assert len(lines) == 1, lines
     assert not lines[0].startswith(forged)
     assert forged in lines[0]
+
+
+def _cursor(at: str, key: str = "+15557654321") -> str:
+    return base64.urlsafe_b64encode(json.dumps([at, key]).encode()).decode().rstrip("=")
+
+
+HUGE = "9" * 5000  # past int()'s 4,300-digit limit
+BAD_FIELD_QUERIES = [
+    ("/api/sms", f"action=search&areaCode=512&limit={HUGE}"),
+    ("/api/sms", f"action=search&areaCode=512&limit=0{HUGE}"),
+    ("/api/sms/consents", f"limit={HUGE}"),
+    ("/api/sms/consents", f"limit={'0' * 5000}1"),
+    ("/api/sms/consents", "cursor=" + _cursor("9999-12-31T23:59:59-23:59")),
+    ("/api/sms/consents", "cursor=" + _cursor("0001-01-01T00:00:00+23:59")),
+    ("/api/sms/consents", "cursor=" + _cursor("9999-12-31T23:59:59.999999-00:01")),
+    ("/api/sms/consents", "cursor=" + _cursor("2026-01-01T00:00:00\x0cZ")),
+    ("/api/sms/consents", "cursor=" + _cursor("2026-01-01T00:00:00+00:00", "\x00")),
+]
+
+
+@pytest.mark.parametrize(("path", "query"), BAD_FIELD_QUERIES, ids=range(len(BAD_FIELD_QUERIES)))
+def test_huge_limits_and_out_of_range_cursors_are_invalid_fields(
+    shop: tuple[Tenant, httpx.Client], path: str, query: str
+) -> None:
+    """A limit of thousands of digits or a cursor holding a date out of range: 400
+    invalid_field, not a 500."""
+    _, client = shop
+    before = snapshot(client)
+    answer = client.get(f"{path}?{query}")
+    assert (answer.status_code, error_of(answer)) == (400, "invalid_field"), answer.text
+    assert snapshot(client) == before
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        "2024-01-01T00:00:00\x0cZ",
+        "2024-01-01T00:00:00\x00Z",
+        "2024-01-01\x0000:00:00",
+        "2024-01-01\x1f00:00:00Z",
+        "2024-01-01T00:00:00\u200bZ",
+        "2024-01-01T00:00:00\u2028",
+    ],
+)
+@pytest.mark.parametrize("path", ["/api/sms/consents", "/api/sms/consents/opt-in"])
+def test_a_consent_time_with_a_control_character_is_invalid(
+    shop: tuple[Tenant, httpx.Client], path: str, at: str
+) -> None:
+    """A consentedAt with a control or format character inside is 400 invalid_field,
+    nothing written."""
+    _, client = shop
+    before = snapshot(client)
+    body = {"phone": "+15557650102", "source": "paper", "consentedAt": at}
+    answer = client.post(path, json=body)
+    assert (answer.status_code, error_of(answer)) == (400, "invalid_field"), answer.text
+    assert snapshot(client) == before

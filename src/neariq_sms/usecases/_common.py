@@ -92,19 +92,37 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         at_text, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        at = datetime.fromisoformat(at_text)
-        if not isinstance(key, str) or at.tzinfo is None:
+        if not isinstance(key, str) or not key.isprintable() or not at_text.isprintable():
             raise ValueError(cursor)
-    except (ValueError, TypeError, binascii.Error, UnicodeError):
+        at = datetime.fromisoformat(at_text)
+        if at.tzinfo is None:
+            raise ValueError(cursor)
+        # In UTC, as stored: a date whose offset moves it out of range fails here,
+        # not in the database. A cursor this API returned is a stored time.
+        at = at.astimezone(UTC)
+        if not _STORABLE_FROM <= at <= _STORABLE_UNTIL:
+            raise ValueError(cursor)
+    except (ValueError, TypeError, AttributeError, OverflowError, binascii.Error, UnicodeError):
         raise InvalidField("cursor", "not a cursor this API returned") from None
     return at, key
+
+
+#: The times a cursor can hold: every engine stores these (PostgreSQL from 4713 BC, SQLite as text).
+_STORABLE_FROM = datetime(1, 1, 2, tzinfo=UTC)
+_STORABLE_UNTIL = datetime(9999, 12, 30, tzinfo=UTC)
+
+
+#: A limit is a few digits; int() refuses more than 4,300 (and would work hard before).
+_MAX_LIMIT_DIGITS = 9
 
 
 def check_limit(raw: object, *, default: int, maximum: int, field: str = "limit") -> int:
     if raw is None:
         return default
-    if isinstance(raw, str) and raw.strip().isascii() and raw.strip().isdigit():
-        raw = int(raw.strip())
+    if isinstance(raw, str):
+        text = raw.strip()
+        if text.isascii() and text.isdigit() and len(text) <= _MAX_LIMIT_DIGITS:
+            raw = int(text)
     if not isinstance(raw, int) or isinstance(raw, bool) or not 1 <= raw <= maximum:
         raise InvalidField(field, f"must be a whole number from 1 to {maximum}")
     return raw

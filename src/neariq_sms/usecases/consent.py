@@ -59,9 +59,14 @@ def parse_timestamp(raw: object, *, field: str = "consentedAt") -> datetime | No
         return check_aware(raw, field)
     if not isinstance(raw, str):
         raise InvalidField(field, "must be an ISO-8601 timestamp")
+    text = raw.strip(" ")
+    if not text.isprintable():
+        # fromisoformat takes any character as the date-time separator and
+        # ignores some inside: a control or format character is no timestamp.
+        raise InvalidField(field, "must be an ISO-8601 timestamp without control characters")
     try:
-        value = datetime.fromisoformat(raw.strip())
-        if len(raw.strip()) == 10:
+        value = datetime.fromisoformat(text)
+        if len(text) == 10:
             value = datetime.combine(value.date(), time(0), tzinfo=UTC)
         if value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
