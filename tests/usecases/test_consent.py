@@ -152,7 +152,7 @@ def test_import_counts_imported_updated_skipped_and_rejected(
         {"phone": phone(3), "consented_at": "2026-02-01", "source": "web_form"},  # imported
         {"phone": "garbage"},  # rejected
         {"phone": phone(4), "consented_at": "2027-01-01"},  # future: rejected
-        {"phone": phone(5), "source": "Bad Source!"},  # rejected
+        {"phone": phone(5), "source": "#1 source"},  # rejected: no letter first
     ]
     report = uc.import_consents(business_id, rows, uow=uow, clock=clock)
     assert (report.imported, report.updated, report.skipped, report.rejected) == (1, 1, 1, 3)

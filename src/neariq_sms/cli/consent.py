@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from neariq_sms import usecases as uc
+from neariq_sms.cli import csvfile
 from neariq_sms.cli.common import CliError, Commands, emit, storage_services
 from neariq_sms.usecases import ConsentRow, RejectedRow
 
@@ -95,6 +96,13 @@ class _Progress:
             sys.stderr.flush()
 
 
+def _shown(header: Sequence[str]) -> str:
+    """The first column names, fit for one terminal line."""
+    names = ["".join(c if c.isprintable() else "?" for c in h.strip())[:30] for h in header[:8]]
+    more = ", ..." if len(header) > 8 else ""
+    return (", ".join(repr(n) for n in names) or "none") + more
+
+
 def rejected_path(path: Path) -> Path:
     """Where ``consent import`` writes the rejected rows of ``path``."""
     stem = path.name[: -len(path.suffix)] if path.suffix else path.name
@@ -109,11 +117,20 @@ def cmd_consent_import(args: argparse.Namespace) -> int:
     reject_file = rejected_path(path)
     batch_size = 1000
     with path.open("rb") as raw:
+        # The format comes from a sample of the first bytes; then the file streams.
+        try:
+            found = csvfile.detect_format(
+                raw.read(csvfile.SAMPLE_BYTES),
+                is_header=lambda cells: _pick(cells, PHONE_HEADERS) is not None,
+            )
+        except csvfile.UnreadableFile as exc:
+            raise CliError(f"{path} {exc}") from None
+        raw.seek(0)
         counter = _CountingReader(raw)
         text = io.TextIOWrapper(
-            io.BufferedReader(counter), encoding="utf-8-sig", errors="replace", newline=""
+            io.BufferedReader(counter), encoding=found.encoding, errors="replace", newline=""
         )
-        reader = csv.reader(text)
+        reader = csv.reader(text, delimiter=found.delimiter)
         try:
             header = next(reader)
         except StopIteration:
@@ -122,7 +139,10 @@ def cmd_consent_import(args: argparse.Namespace) -> int:
             raise CliError(f"{path} is not a readable CSV file: {exc}") from None
         phone_col = _pick(header, PHONE_HEADERS)
         if phone_col is None:
-            raise CliError(f"{path} has no phone column; name one of: {', '.join(PHONE_HEADERS)}")
+            raise CliError(
+                f"{path} has no phone column (read as {found.describe()};"
+                f" columns: {_shown(header)}); name one of: {', '.join(PHONE_HEADERS)}"
+            )
         at_col = _pick(header, CONSENTED_AT_HEADERS)
         source_col = _pick(header, SOURCE_HEADERS)
         progress = _Progress(path.stat().st_size, counter)
@@ -158,15 +178,19 @@ def cmd_consent_import(args: argparse.Namespace) -> int:
                     source=column(row, source_col),
                 )
 
+        # An operator opens this file in a spreadsheet: no cell of the input may run there.
+        safe = csvfile.spreadsheet_safe
+
         def on_reject(rejected: RejectedRow) -> None:
             if "writer" not in writer_state:
                 handle = reject_file.open("w", newline="", encoding="utf-8")
                 writer_state["file"] = handle
-                writer_state["writer"] = csv.writer(handle)
-                writer_state["writer"].writerow([*header, "line", "reason"])
+                # The input's delimiter: the spreadsheet that saved the file opens this one.
+                writer_state["writer"] = csv.writer(handle, delimiter=found.delimiter)
+                writer_state["writer"].writerow([*map(safe, header), "line", "reason"])
             original = recent.pop(rejected.row.line, None) or [str(rejected.row.phone or "")]
             writer_state["writer"].writerow(
-                [*original, rejected.row.line, f"{rejected.code}: {rejected.reason}"]
+                [*map(safe, original), rejected.row.line, f"{rejected.code}: {rejected.reason}"]
             )
 
         try:
@@ -179,6 +203,7 @@ def cmd_consent_import(args: argparse.Namespace) -> int:
                 policy=s.policy,
                 batch_size=batch_size,
                 on_reject=on_reject,
+                day_first=args.day_first,
             )
         finally:
             if "file" in writer_state:
@@ -231,16 +256,28 @@ def register(commands: Commands) -> None:
     c_import = c_commands.add_parser(
         "import",
         help="import consent records from a CSV file",
-        description="Import consent rows from a CSV file of any size. Columns (header names"
-        f" in any case): phone ({'/'.join(PHONE_HEADERS)}), optional consented_at"
-        f" ({'/'.join(CONSENTED_AT_HEADERS)}) and source ({'/'.join(SOURCE_HEADERS)})."
-        " Rejected rows are written with their reason to FILE.rejected.csv; the counts"
-        " are printed. An import never lifts an opt-out.",
+        description="Import consent rows from a CSV file of any size: comma, semicolon, tab"
+        " or pipe separated, UTF-8 (with or without BOM), UTF-16 or Windows-1252."
+        f" Columns (header names in any case): phone ({'/'.join(PHONE_HEADERS)}), optional"
+        f" consented_at ({'/'.join(CONSENTED_AT_HEADERS)}) and source"
+        f" ({'/'.join(SOURCE_HEADERS)}). Dates: ISO 8601 (2024-01-05), numeric dates month"
+        " first (01/05/2024, 1/5/24; see --day-first) or with a month name (Jan 5, 2024),"
+        " optionally with a time (14:30, 2:30 PM); a time without zone is UTC. A row without"
+        " a date is consent as of the import for a new phone and never renews a stored one."
+        " Sources are free text made into slugs ('Front Desk' -> front_desk); keyword and"
+        " provider are the library's own and rejected. Rejected rows are written with their"
+        " reason to FILE.rejected.csv (formula cells quoted, so a spreadsheet never runs"
+        " them); the counts are printed. An import never lifts an opt-out.",
     )
     c_import.add_argument("file", metavar="FILE.csv", help="the CSV file")
     c_import.add_argument("--business", required=True, help="the business id")
     c_import.add_argument(
         "--source", default="import", help="source for rows without one (default import)"
+    )
+    c_import.add_argument(
+        "--day-first",
+        action="store_true",
+        help="read numeric dates day first (05/01/2024 is 5 January); default month first",
     )
     c_import.set_defaults(func=cmd_consent_import)
     c_export = c_commands.add_parser(
