@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -127,7 +128,13 @@ def test_every_route_answers_the_contract(business_id: str) -> None:
     assert {r["phone"] for r in page["consents"]} == {CUSTOMER, "+15125550199"}
     out = post_json(client, "/api/sms/consents/opt-out", {"phone": CUSTOMER, "source": "manual"})
     assert out.json()["optedOut"] is True
-    back = post_json(client, "/api/sms/consents/opt-in", {"phone": CUSTOMER, "source": "manual"})
+    # Lifting a dashboard opt-out needs a consent given after it (the opt-out rule).
+    renewed_at = datetime.now(UTC).isoformat()
+    back = post_json(
+        client,
+        "/api/sms/consents/opt-in",
+        {"phone": CUSTOMER, "source": "manual", "consentedAt": renewed_at},
+    )
     assert back.json()["optedOut"] is False
     one = client.get("/api/sms/consents", {"phone": CUSTOMER})
     assert one.json()["phone"] == CUSTOMER
