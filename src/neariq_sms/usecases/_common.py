@@ -6,6 +6,7 @@ import base64
 import binascii
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from neariq_sms.domain.business import Business
@@ -154,27 +155,49 @@ def end_unsent(
     return ended
 
 
+def write_consent(
+    uow: UnitOfWork,
+    first: ConsentRecord,
+    change: Callable[[ConsentRecord], ConsentRecord | None],
+    kind: ConsentEventKind,
+    source: str,
+) -> ConsentRecord:
+    """Inside an open unit of work: store ``first`` for a phone without a record,
+    or lock the stored record and apply ``change`` to it (``None``: nothing to do).
+
+    Never fails on a concurrent write of the same phone: it waits for it and
+    changes the record after. An event is appended only when something changed.
+    """
+    stored = uow.consents.add_or_lock([first]).get(first.phone)
+    record = first
+    if stored is not None:
+        # ``change`` reads the clock once the row is locked: event times follow commit order.
+        changed = change(stored)
+        if changed is None:
+            return stored
+        record = changed
+        uow.consents.update_many([record])
+    uow.consents.append_events(
+        [ConsentEvent(first.business_id, first.phone, kind, source, record.updated_at)]
+    )
+    return record
+
+
 def store_opt_out(
     uow: UnitOfWork, business_id: str, phone: PhoneNumber, *, source: str, clock: Clock
 ) -> ConsentRecord:
     """Inside an open unit of work: record an opt-out, creating the record if needed.
 
     A phone that opts out without ever consenting gets a record all the same,
-    so no later import or consent write can message it. Never fails on a
-    concurrent write of the same phone: it waits for it and opts out after.
+    so no later import or consent write can message it.
     """
     first = ConsentRecord.first_opt_out(business_id, phone, source=source, now=clock.now())
-    stored = uow.consents.add_or_lock([first]).get(phone)
-    record = first
-    if stored is not None:
-        # The time is read once the row is locked: event times follow commit order.
-        changed = stored.opt_out(source=source, now=clock.now())
-        if changed is None:
-            return stored
-        record = changed
-        uow.consents.update_many([record])
-    uow.consents.append_events(
-        [ConsentEvent(business_id, phone, ConsentEventKind.OPTED_OUT, source, record.updated_at)]
+    record = write_consent(
+        uow,
+        first,
+        lambda stored: stored.opt_out(source=source, now=clock.now()),
+        ConsentEventKind.OPTED_OUT,
+        source,
     )
     log.info("opt-out recorded business=%s phone=%s source=%s", business_id, mask(phone), source)
     return record
@@ -198,19 +221,13 @@ def store_opt_in(
     first = ConsentRecord.first_consent(
         business_id, phone, source=source, at=consented_at or now, now=now
     )
-    stored = uow.consents.add_or_lock([first]).get(phone)
-    record = first
-    if stored is not None:
-        # The time is read once the row is locked: event times follow commit order.
-        changed = stored.opt_in(source=source, now=clock.now(), consented_at=consented_at)
-        if changed is None:
-            return stored
-        record = changed
-        uow.consents.update_many([record])
-    uow.consents.append_events(
-        [ConsentEvent(business_id, phone, ConsentEventKind.OPTED_IN, source, record.updated_at)]
+    return write_consent(
+        uow,
+        first,
+        lambda stored: stored.opt_in(source=source, now=clock.now(), consented_at=consented_at),
+        ConsentEventKind.OPTED_IN,
+        source,
     )
-    return record
 
 
 __all__ = [
@@ -230,4 +247,5 @@ __all__ = [
     "require_text",
     "store_opt_in",
     "store_opt_out",
+    "write_consent",
 ]

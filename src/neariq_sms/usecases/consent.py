@@ -38,6 +38,7 @@ from neariq_sms.usecases._common import (
     require_present,
     store_opt_in,
     store_opt_out,
+    write_consent,
 )
 
 DEFAULT_PAGE = 50
@@ -136,19 +137,12 @@ def _store_consent(
     """Inside an open unit of work: the consent write of :func:`record_consent`."""
     now = clock.now()
     first = ConsentRecord.first_consent(business_id, number, source=source, at=at or now, now=now)
-    stored = uow.consents.add_or_lock([first]).get(number)
-    record = first
-    if stored is not None:
-        now = clock.now()  # read once the row is locked: event times follow commit order
-        changed = stored.consent(source=source, at=at or now, now=now)
-        if changed is None:
-            return stored
-        record = changed
-        uow.consents.update_many([record])
-    uow.consents.append_events(
-        [ConsentEvent(business_id, number, ConsentEventKind.CONSENTED, source, record.updated_at)]
-    )
-    return record
+
+    def renew(stored: ConsentRecord) -> ConsentRecord | None:
+        now = clock.now()  # once the row is locked
+        return stored.consent(source=source, at=at or now, now=now)
+
+    return write_consent(uow, first, renew, ConsentEventKind.CONSENTED, source)
 
 
 def opt_out(
