@@ -8,20 +8,22 @@ from neariq_sms.usecases.business import (
     reactivate_business,
 )
 from neariq_sms.usecases.consent import (
-    ConsentRow,
-    ImportReport,
     Page,
-    RejectedRow,
     consent_history,
     export_consents,
     get_consent,
-    import_consents,
-    import_source,
     list_consents,
     opt_in,
     opt_out,
-    parse_import_timestamp,
     record_consent,
+)
+from neariq_sms.usecases.consent_import import (
+    ConsentRow,
+    ImportReport,
+    RejectedRow,
+    import_consents,
+    import_source,
+    parse_import_timestamp,
 )
 from neariq_sms.usecases.inbound import (
     ConversationItem,
