@@ -15,6 +15,8 @@ _WINDOW = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 # Windows in different zones can push each other forward; a handful of rounds
 # settles any real combination (US zones differ by at most a few hours).
 _MAX_ROUNDS = 8
+#: A message due before a window goes out this long before the window begins.
+_LAST_MINUTE = timedelta(minutes=1)
 
 
 @attrs.frozen
@@ -54,6 +56,29 @@ class QuietHours:
         # On a DST gap the wall time may not exist; round-tripping through UTC
         # lands on the real instant just after it.
         return candidate.astimezone(UTC)
+
+    def _window_start(self, moment: datetime, zone: ZoneInfo) -> datetime:
+        """When the window containing ``moment`` began in ``zone``."""
+        local = moment.astimezone(zone)
+        start_date = local.date()
+        if self.start > self.end and local.time() < self.end:
+            start_date -= timedelta(days=1)
+        return datetime.combine(start_date, self.start, tzinfo=zone).astimezone(UTC)
+
+    def last_allowed_at_or_before(self, moment: datetime, zones: Sequence[str]) -> datetime:
+        """``moment`` when sending is allowed then in every zone, else the last
+        minute before the window that contains it (in the zones where it does)."""
+        tzs = [ZoneInfo(z) for z in zones]
+        for _ in range(_MAX_ROUNDS):
+            starts = [
+                self._window_start(moment, tz)
+                for tz in tzs
+                if self.contains(moment.astimezone(tz).time())
+            ]
+            if not starts:
+                return moment
+            moment = min(starts) - _LAST_MINUTE
+        return moment
 
     def next_allowed(self, now: datetime, zones: Sequence[str]) -> datetime | None:
         """``None`` when sending is allowed at ``now`` in every zone, else the

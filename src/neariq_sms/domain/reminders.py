@@ -1,0 +1,124 @@
+"""Appointment reminders: when one goes out, what it says, how long it stays deliverable."""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from neariq_sms.domain.errors import InvalidField
+from neariq_sms.domain.quiet_hours import QuietHours
+from neariq_sms.domain.review import OPT_OUT_FOOTER
+
+MIN_LEAD = timedelta(minutes=5)
+MAX_LEAD = timedelta(minutes=10_080)  # a week
+DEFAULT_LEAD = timedelta(minutes=1_440)  # a day
+MAX_REFERENCE = 200
+
+#: Twilio keeps an undelivered message this long at most (``ValidityPeriod``, 1-36,000 s).
+MAX_VALIDITY = timedelta(seconds=36_000)
+
+DEFAULT_REMINDER_TEMPLATE = (
+    "Hi {first_name}, this is a reminder of your appointment at {business_name}"
+    " on {date} at {time}."
+)
+_PLACEHOLDERS = {"first_name", "business_name", "date", "time"}
+
+
+@attrs.frozen
+class Appointment:
+    """What a reminder is about: the host's appointment id and when it begins."""
+
+    reference: str
+    starts_at: datetime
+    lead: timedelta = DEFAULT_LEAD
+
+    @property
+    def planned_send_at(self) -> datetime:
+        return self.starts_at - self.lead
+
+
+def validate_reminder_template(template: str) -> str:
+    """A template may use only ``{first_name}``, ``{business_name}``, ``{date}``, ``{time}``."""
+    try:
+        fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
+    except ValueError as exc:
+        raise InvalidField("reminder_template", str(exc)) from None
+    unknown = fields - _PLACEHOLDERS
+    if unknown:
+        raise InvalidField("reminder_template", f"unknown placeholders {sorted(unknown)}")
+    return template
+
+
+def render_reminder(
+    *,
+    template: str | None,
+    customer_name: str,
+    business_name: str,
+    starts_at: datetime,
+    timezone: str,
+) -> str:
+    """The reminder's text: the appointment's date and time on the business's clock
+    (``Tue, Mar 10`` at ``2:30 PM``), always ending with the opt-out footer."""
+    local = starts_at.astimezone(ZoneInfo(timezone))
+    hour = local.hour % 12 or 12
+    text = (template or DEFAULT_REMINDER_TEMPLATE).format(
+        first_name=customer_name.split()[0],
+        business_name=business_name,
+        date=f"{local:%a, %b} {local.day}",
+        time=f"{hour}:{local:%M %p}",
+    )
+    text = " ".join(text.split())
+    if not text.endswith(OPT_OUT_FOOTER):
+        text = f"{text} {OPT_OUT_FOOTER}"
+    return text
+
+
+def reminder_send_at(
+    appointment: Appointment,
+    *,
+    now: datetime,
+    quiet_hours: QuietHours | None,
+    zones: Sequence[str],
+) -> datetime | None:
+    """When the reminder goes out; ``None`` when it cannot go out before the appointment.
+
+    At its planned time (``lead`` before the start), or, when that falls in the
+    recipient's quiet hours, at the last allowed moment before it. A planned
+    time already past sends now (if now is allowed) as long as the appointment
+    has not begun. Never at or after the start.
+    """
+    if appointment.starts_at <= now:
+        return None
+    planned = max(appointment.planned_send_at, now)
+    if quiet_hours is not None:
+        planned = quiet_hours.last_allowed_at_or_before(planned, zones)
+        if planned < now:
+            # The last allowed moment has gone by: the next one, if it still comes in time.
+            planned = quiet_hours.next_allowed(now, zones) or now
+    return planned if planned < appointment.starts_at else None
+
+
+def validity_period(starts_at: datetime, now: datetime) -> int:
+    """Seconds the provider may keep trying to deliver: until the appointment
+    begins, at most Twilio's 36,000 (a reminder after the start is no reminder)."""
+    left = min(starts_at - now, MAX_VALIDITY)
+    return max(1, int(left.total_seconds()))
+
+
+__all__ = [
+    "DEFAULT_LEAD",
+    "DEFAULT_REMINDER_TEMPLATE",
+    "MAX_LEAD",
+    "MAX_REFERENCE",
+    "MAX_VALIDITY",
+    "MIN_LEAD",
+    "Appointment",
+    "reminder_send_at",
+    "render_reminder",
+    "validate_reminder_template",
+    "validity_period",
+]
