@@ -11,20 +11,21 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
-from typing import Protocol
 
 import attrs
 
+# The SQL adapter's package imports SQLAlchemy lazily, so this module still imports
+# without the ``[sql]`` extra.
+from neariq_sms.adapters.sql.urls import DEFAULT_URL as DEFAULT_DATABASE_URL
 from neariq_sms.domain.errors import InvalidField
 from neariq_sms.domain.plans import Policy
 from neariq_sms.domain.quiet_hours import QuietHours
 from neariq_sms.ports.clock import Clock
+from neariq_sms.ports.services import Services
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
+from neariq_sms.ports.webhooks import WebhookVerifier
 
-#: The embedded default. It lives here, not in the SQL adapter (which imports it),
-#: because this module must import without SQLAlchemy (the ``[sql]`` extra).
-DEFAULT_DATABASE_URL = "sqlite:///neariq_sms.db"
 #: A database URL that keeps everything in process memory (tests, throw-away sandboxes).
 MEMORY_DATABASE_URL = "memory://"
 #: The auth token the sandbox signs and verifies webhooks with when TWILIO_AUTH_TOKEN is unset.
@@ -52,14 +53,6 @@ def redacted_url(url: str) -> str:
     does not parse.
     """
     return _QUERY_PASSWORD.sub(r"\1***", _USERINFO_PASSWORD.sub(r"\1:***@", url, count=1))
-
-
-class WebhookVerifier(Protocol):
-    """Checks a provider webhook's signature (Twilio's ``X-Twilio-Signature``)."""
-
-    def verify(
-        self, path: str, params: list[tuple[str, str]], signature: str, query: str = ""
-    ) -> bool: ...
 
 
 def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
@@ -133,18 +126,6 @@ _VARIABLES = (
 )
 #: The environment variables :meth:`Settings.from_env` reads (hosts may offer them as settings).
 ENVIRONMENT_VARIABLES = _VARIABLES
-
-
-@attrs.frozen
-class Services:
-    """Everything a use case may need, built once per process."""
-
-    uow: UnitOfWork
-    telephony: TelephonyProvider
-    clock: Clock
-    policy: Policy
-    #: Verifies provider webhooks; ``None`` when there is no provider to verify against.
-    webhooks: WebhookVerifier | None = None
 
 
 def make_uow(database_url: str) -> UnitOfWork:

@@ -1,6 +1,7 @@
 """The interfaces the use cases need. Adapters implement them; nothing here does I/O."""
 
 from neariq_sms.ports.clock import Clock
+from neariq_sms.ports.services import Services
 from neariq_sms.ports.storage import (
     AllowanceRepository,
     BusinessRepository,
@@ -13,6 +14,7 @@ from neariq_sms.ports.storage import (
     UnitOfWork,
 )
 from neariq_sms.ports.telephony import TelephonyProvider
+from neariq_sms.ports.webhooks import WebhookVerifier
 
 __all__ = [
     "AllowanceRepository",
@@ -23,7 +25,9 @@ __all__ = [
     "MessageRepository",
     "NumberRepository",
     "Repositories",
+    "Services",
     "SessionRepository",
     "TelephonyProvider",
     "UnitOfWork",
+    "WebhookVerifier",
 ]

@@ -52,7 +52,6 @@ from neariq_sms.adapters.twilio.webhooks import (
     status_message_id,
     twiml_reply,
 )
-from neariq_sms.config import Services
 from neariq_sms.domain.errors import (
     BusinessNotFound,
     Cooldown,
@@ -66,6 +65,7 @@ from neariq_sms.domain.errors import (
     Unauthenticated,
     UnknownAction,
 )
+from neariq_sms.ports.services import Services
 
 log = logging.getLogger("neariq_sms.http")
 

@@ -16,7 +16,7 @@ from neariq_sms.adapters.http.contract import (
 )
 from neariq_sms.adapters.http.errors import InternalError
 from neariq_sms.adapters.http.sessions import resolve_session, tokens_from_cookie_header
-from neariq_sms.config import Services
+from neariq_sms.ports.services import Services
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

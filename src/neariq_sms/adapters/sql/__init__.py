@@ -3,12 +3,44 @@
 Build a unit of work with ``SqlUnitOfWork.from_url(url)`` or
 ``SqlUnitOfWork(make_engine(url))``; create or update the schema with
 ``upgrade(url_or_engine)`` first; ``schema_state(engine)`` tells whether it is needed.
+
+The names below load their modules (and SQLAlchemy) on first use, so that
+``DEFAULT_URL`` is readable without the ``[sql]`` extra.
 """
 
-from neariq_sms.adapters.sql.engine import DEFAULT_URL, make_engine
-from neariq_sms.adapters.sql.migrate import Schema, SchemaState, schema_state, upgrade
-from neariq_sms.adapters.sql.storage import SqlUnitOfWork
-from neariq_sms.adapters.sql.tables import metadata
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from neariq_sms.adapters.sql.urls import DEFAULT_URL
+
+if TYPE_CHECKING:
+    from neariq_sms.adapters.sql.engine import make_engine
+    from neariq_sms.adapters.sql.migrate import Schema, SchemaState, schema_state, upgrade
+    from neariq_sms.adapters.sql.storage import SqlUnitOfWork
+    from neariq_sms.adapters.sql.tables import metadata
+
+#: Where each lazily loaded name lives.
+_HOMES = {
+    "make_engine": "engine",
+    "Schema": "migrate",
+    "SchemaState": "migrate",
+    "schema_state": "migrate",
+    "upgrade": "migrate",
+    "SqlUnitOfWork": "storage",
+    "metadata": "tables",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_URL",

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from neariq_sms.config import DEFAULT_DATABASE_URL as DEFAULT_URL
+from neariq_sms.adapters.sql.urls import DEFAULT_URL
 
 #: How long a SQLite transaction waits for another process's write lock.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
