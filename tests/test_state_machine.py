@@ -48,7 +48,7 @@ from neariq_sms.domain import (
     SmsNotConfigured,
     period_of,
 )
-from neariq_sms.domain.review import validate_customer_name
+from neariq_sms.domain.parsing import parse_customer_name
 from neariq_sms.ports import UnitOfWork
 from tests.backends import UowFactory
 from tests.conftest import NOON_IN_AUSTIN
@@ -93,7 +93,7 @@ def _same_request(first: OutboundMessage, phone: str, name: str) -> bool:
     """Whether a send with ``first``'s key is its repeat (not a shape error, not another
     recipient: those answer before or instead of the replay)."""
     try:
-        validate_customer_name(name)
+        parse_customer_name(name)
         return PhoneNumber.parse(phone, region="US", field="to") == first.to
     except SmsError:
         return False

@@ -13,7 +13,8 @@ from neariq_sms.domain import (
     PhoneNumber,
     RecipientOptedOut,
 )
-from neariq_sms.domain.consent import ConsentRecord, validate_source
+from neariq_sms.domain.consent import ConsentRecord
+from neariq_sms.domain.parsing import parse_source
 
 T0 = datetime(2026, 3, 10, 17, 0, tzinfo=UTC)
 LATER = T0 + timedelta(hours=1)
@@ -62,5 +63,5 @@ def test_the_first_opt_out_stays() -> None:
 @pytest.mark.parametrize("source", ["keyword", "provider", "import", " Import "])
 def test_reserved_sources_are_refused_unless_asked_for(source: str) -> None:
     with pytest.raises(InvalidField):
-        validate_source(source)
-    assert validate_source(source, reserved=True) == source.strip().lower()
+        parse_source(source)
+    assert parse_source(source, reserved=True) == source.strip().lower()

@@ -7,12 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neariq_sms.domain import InvalidField, MissingField
-from neariq_sms.domain.review import (
-    OPT_OUT_FOOTER,
-    render_review_request,
-    validate_customer_name,
-    validate_template,
-)
+from neariq_sms.domain.parsing import parse_customer_name, parse_template
+from neariq_sms.domain.review import OPT_OUT_FOOTER, render_review_request
 
 
 def render(template: str | None = None, name: str = "Jane Doe") -> str:
@@ -57,21 +53,21 @@ def test_braces_in_a_customer_name_are_text_not_placeholders() -> None:
 @given(st.text(min_size=1, max_size=60).filter(lambda s: s.strip() and s.isprintable()))
 def test_printable_names_of_up_to_60_characters_are_accepted(name: str) -> None:
     """A printable name of 1-60 characters is kept, trimmed."""
-    assert validate_customer_name(name) == name.strip()
+    assert parse_customer_name(name) == name.strip()
 
 
 def test_sixty_characters_after_trimming_is_the_limit() -> None:
     """Spaces around the name do not count; the 61st character does."""
-    assert validate_customer_name("  " + "a" * 60 + "  ") == "a" * 60
+    assert parse_customer_name("  " + "a" * 60 + "  ") == "a" * 60
     with pytest.raises(InvalidField):
-        validate_customer_name("a" * 61)
+        parse_customer_name("a" * 61)
 
 
 @pytest.mark.parametrize("raw", [None, "", "   ", "\t\n"])
 def test_an_absent_or_blank_name_is_a_missing_field(raw: object) -> None:
     """A name that is absent or only white space is ``missing_field``."""
     with pytest.raises(MissingField) as caught:
-        validate_customer_name(raw)
+        parse_customer_name(raw)
     assert caught.value.field == "customerName"
 
 
@@ -79,13 +75,13 @@ def test_an_absent_or_blank_name_is_a_missing_field(raw: object) -> None:
 def test_control_characters_or_non_text_are_an_invalid_field(raw: object) -> None:
     """Control and format characters inside a name are rejected."""
     with pytest.raises(InvalidField):
-        validate_customer_name(raw)
+        parse_customer_name(raw)
 
 
 def test_templates_may_use_only_the_three_placeholders() -> None:
     """An unknown or malformed placeholder is rejected when the template is set."""
-    assert validate_template("{first_name} {business_name} {review_link}")
+    assert parse_template("{first_name} {business_name} {review_link}")
     with pytest.raises(InvalidField):
-        validate_template("Hi {name}")
+        parse_template("Hi {name}")
     with pytest.raises(InvalidField):
-        validate_template("Hi {first_name")
+        parse_template("Hi {first_name")

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.memory import ManualClock
 from neariq_sms.domain import InvalidField, MissingField
+from neariq_sms.domain.parsing import parse_import_source, parse_import_timestamp
 from neariq_sms.ports import UnitOfWork
 from tests.usecases.support import CUSTOMER
 
@@ -50,7 +51,7 @@ def at(*parts: int) -> datetime:
 )
 def test_spreadsheet_dates_are_read_month_first(raw: str, expected: datetime | None) -> None:
     """US order by default: 01/05/2024 is 5 January; a named month is never ambiguous."""
-    assert uc.parse_import_timestamp(raw) == expected
+    assert parse_import_timestamp(raw) == expected
 
 
 @pytest.mark.parametrize(
@@ -65,7 +66,7 @@ def test_spreadsheet_dates_are_read_month_first(raw: str, expected: datetime | N
 )
 def test_day_first_reads_numeric_dates_the_other_way(raw: str, expected: datetime) -> None:
     """``day_first`` flips numeric dates only; ISO and named months mean what they say."""
-    assert uc.parse_import_timestamp(raw, day_first=True) == expected
+    assert parse_import_timestamp(raw, day_first=True) == expected
 
 
 @pytest.mark.parametrize(
@@ -87,7 +88,7 @@ def test_what_is_not_a_date_is_refused_with_the_reason(
 ) -> None:
     """Nothing is guessed: a 13th month is an error naming the order, not a swapped date."""
     with pytest.raises(InvalidField) as caught:
-        uc.parse_import_timestamp(raw, day_first=day_first)
+        parse_import_timestamp(raw, day_first=day_first)
     assert reason in caught.value.reason
     assert caught.value.field == "consented_at"
 
@@ -97,9 +98,7 @@ def test_any_date_written_numerically_reads_back_as_itself(day: date, day_first:
     """Whatever the order asked, a date written in that order is that date."""
     first, second = (day.day, day.month) if day_first else (day.month, day.day)
     for text in (f"{first}/{second}/{day.year}", f"{first:02d}/{second:02d}/{day.year % 100:02d}"):
-        assert uc.parse_import_timestamp(text, day_first=day_first) == at(
-            day.year, day.month, day.day
-        )
+        assert parse_import_timestamp(text, day_first=day_first) == at(day.year, day.month, day.day)
 
 
 # --- sources ---------------------------------------------------------------------
@@ -120,7 +119,7 @@ def test_any_date_written_numerically_reads_back_as_itself(day: date, day_first:
 )
 def test_free_text_sources_become_slugs(raw: str, slug: str) -> None:
     """How a person names the source, written as the slug the records carry."""
-    assert uc.import_source(raw) == slug
+    assert parse_import_source(raw) == slug
 
 
 @pytest.mark.parametrize(
@@ -141,7 +140,7 @@ def test_sources_that_cannot_be_imported_are_refused(
 ) -> None:
     """The library's own sources are refused, not mapped; a formula is no source."""
     with pytest.raises(error) as caught:
-        uc.import_source(raw)
+        parse_import_source(raw)
     if reason is not None:
         assert isinstance(caught.value, InvalidField)
         assert reason in caught.value.reason

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from neariq_sms.domain.errors import InvalidField
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import Plan
 
 MAX_BUSINESS_NAME = 120
-
-
-def validate_timezone(value: str, *, field: str = "timezone") -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidField(field, "not an IANA time zone") from None
-    return value
 
 
 @attrs.frozen

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import enum
-import functools
-import re
 from datetime import datetime
 
 import attrs
 
 from neariq_sms.domain.errors import InvalidField, MissingField, OptOutLocked, RecipientOptedOut
 from neariq_sms.domain.phone import PhoneNumber
-
-_SOURCE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 #: The customer's own keyword (STOP / START by text).
 KEYWORD = "keyword"
@@ -24,31 +20,6 @@ IMPORT = "import"
 RESERVED_SOURCES = frozenset({KEYWORD, PROVIDER, IMPORT})
 #: Opt-outs only the customer's opt-in keyword lifts (the carrier blocks the pair until then).
 CUSTOMER_OPT_OUTS = frozenset({KEYWORD, PROVIDER})
-
-
-def validate_source(raw: object, *, field: str = "source", reserved: bool = False) -> str:
-    """A consent source is a short slug such as ``web_form`` or ``point_of_sale``.
-
-    The library's own sources (:data:`RESERVED_SOURCES`) are refused unless
-    ``reserved`` is true.
-    """
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        raise MissingField(field)
-    if not isinstance(raw, str):
-        raise InvalidField(field, "must be a string")
-    value = _slug(raw)
-    if value is None:
-        raise InvalidField(field, "must be a short slug: a-z, 0-9 and _, at most 40 characters")
-    if not reserved and value in RESERVED_SOURCES:
-        raise InvalidField(field, f"{value!r} is reserved for the library's own records")
-    return value
-
-
-@functools.lru_cache(maxsize=1024)
-def _slug(raw: str) -> str | None:
-    # Imports repeat a handful of sources over millions of rows.
-    value = raw.strip().lower()
-    return value if _SOURCE.match(value) else None
 
 
 @attrs.frozen

@@ -8,7 +8,6 @@ from neariq_sms.usecases.business import (
     reactivate_business,
 )
 from neariq_sms.usecases.consent import (
-    Page,
     consent_history,
     export_consents,
     get_consent,
@@ -22,8 +21,6 @@ from neariq_sms.usecases.consent_import import (
     ImportReport,
     RejectedRow,
     import_consents,
-    import_source,
-    parse_import_timestamp,
 )
 from neariq_sms.usecases.inbound import (
     ConversationItem,
@@ -39,6 +36,7 @@ from neariq_sms.usecases.numbers import (
     release_number,
     search_numbers,
 )
+from neariq_sms.usecases.paging import Page
 from neariq_sms.usecases.reconcile import ReconcileReport, Resolution, reconcile
 from neariq_sms.usecases.sending import (
     DispatchReport,
@@ -72,13 +70,11 @@ __all__ = [
     "handle_inbound_message",
     "handle_status_callback",
     "import_consents",
-    "import_source",
     "list_businesses",
     "list_consents",
     "list_conversation",
     "opt_in",
     "opt_out",
-    "parse_import_timestamp",
     "provision_number",
     "reactivate_business",
     "reconcile",

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from neariq_sms.domain.business import Business
 from neariq_sms.domain.consent import ConsentEvent, ConsentEventKind, ConsentRecord
 from neariq_sms.domain.errors import (
     BusinessNotFound,
-    InvalidField,
-    MissingField,
     PlanRequired,
     SmsNotConfigured,
 )
@@ -54,79 +49,6 @@ def require_configured(telephony: TelephonyProvider) -> None:
 def require_sms_plan(business: Business) -> None:
     if not business.plan.includes_sms:
         raise PlanRequired(plan=business.plan.value)
-
-
-def require_present(raw: object, field: str) -> None:
-    """``MissingField`` when the value is absent or blank."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        raise MissingField(field)
-
-
-def require_text(raw: object, field: str) -> str:
-    require_present(raw, field)
-    if not isinstance(raw, str):
-        raise InvalidField(field, "must be a string")
-    return raw
-
-
-def parse_phone(raw: object, *, field: str, region: str) -> PhoneNumber:
-    return PhoneNumber.parse(require_text(raw, field), region=region, field=field)
-
-
-def check_aware(value: datetime, field: str) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise InvalidField(field, "must carry a time zone")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise InvalidField(field, "is out of range") from None
-
-
-def encode_cursor(at: datetime, key: str) -> str:
-    raw = json.dumps([at.isoformat(), key]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    if cursor is None or cursor == "":
-        return None
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        at_text, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(key, str) or not key.isprintable() or not at_text.isprintable():
-            raise ValueError(cursor)
-        at = datetime.fromisoformat(at_text)
-        if at.tzinfo is None:
-            raise ValueError(cursor)
-        # In UTC, as stored: a date whose offset moves it out of range fails here,
-        # not in the database. A cursor this API returned is a stored time.
-        at = at.astimezone(UTC)
-        if not _STORABLE_FROM <= at <= _STORABLE_UNTIL:
-            raise ValueError(cursor)
-    except (ValueError, TypeError, AttributeError, OverflowError, binascii.Error, UnicodeError):
-        raise InvalidField("cursor", "not a cursor this API returned") from None
-    return at, key
-
-
-#: The times a cursor can hold: every engine stores these (PostgreSQL from 4713 BC, SQLite as text).
-_STORABLE_FROM = datetime(1, 1, 2, tzinfo=UTC)
-_STORABLE_UNTIL = datetime(9999, 12, 30, tzinfo=UTC)
-
-
-#: A limit is a few digits; int() refuses more than 4,300 (and would work hard before).
-_MAX_LIMIT_DIGITS = 9
-
-
-def check_limit(raw: object, *, default: int, maximum: int, field: str = "limit") -> int:
-    if raw is None:
-        return default
-    if isinstance(raw, str):
-        text = raw.strip()
-        if text.isascii() and text.isdigit() and len(text) <= _MAX_LIMIT_DIGITS:
-            raw = int(text)
-    if not isinstance(raw, int) or isinstance(raw, bool) or not 1 <= raw <= maximum:
-        raise InvalidField(field, f"must be a whole number from 1 to {maximum}")
-    return raw
 
 
 def end_unsent(
@@ -232,19 +154,12 @@ def store_opt_in(
 
 __all__ = [
     "active_business",
-    "check_aware",
-    "check_limit",
-    "decode_cursor",
-    "encode_cursor",
     "end_unsent",
     "load_business",
     "log",
     "mask",
-    "parse_phone",
     "require_configured",
-    "require_present",
     "require_sms_plan",
-    "require_text",
     "store_opt_in",
     "store_opt_out",
     "write_consent",

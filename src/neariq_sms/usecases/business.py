@@ -7,14 +7,14 @@ from collections.abc import Sequence
 
 import attrs
 
-from neariq_sms.domain.business import MAX_BUSINESS_NAME, Business, NumberStatus, validate_timezone
+from neariq_sms.domain.business import MAX_BUSINESS_NAME, Business, NumberStatus
 from neariq_sms.domain.errors import BusinessNotFound, InvalidField, SmsNotConfigured
+from neariq_sms.domain.parsing import parse_template, parse_text, parse_timezone
 from neariq_sms.domain.plans import Plan
-from neariq_sms.domain.review import validate_template
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
-from neariq_sms.usecases._common import log, require_text
+from neariq_sms.usecases._common import log
 from neariq_sms.usecases.numbers import release_number
 from neariq_sms.usecases.sending import _cancel
 
@@ -39,7 +39,7 @@ def create_business(
     business_id: str | None = None,
 ) -> Business:
     """Create an active business. Raises ``InvalidField`` or ``BusinessConflict``."""
-    text = require_text(name, "name").strip()
+    text = parse_text(name, "name").strip()
     if len(text) > MAX_BUSINESS_NAME or not text.isprintable():
         raise InvalidField("name", f"must be printable and at most {MAX_BUSINESS_NAME} characters")
     business = Business(
@@ -48,8 +48,8 @@ def create_business(
         plan=Plan.parse(plan),
         created_at=clock.now(),
         review_url=_check_url(review_url),
-        timezone=validate_timezone(timezone),
-        review_template=validate_template(review_template) if review_template else None,
+        timezone=parse_timezone(timezone),
+        review_template=parse_template(review_template) if review_template else None,
     )
     with uow:
         uow.businesses.add(business)

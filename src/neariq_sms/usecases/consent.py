@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime, time
-from typing import Generic, TypeVar
+from datetime import datetime
+from typing import TypeVar
 
-import attrs
-
-from neariq_sms.domain.consent import (
-    ConsentEvent,
-    ConsentEventKind,
-    ConsentRecord,
-    validate_source,
-)
-from neariq_sms.domain.errors import (
-    InvalidField,
-    SmsError,
+from neariq_sms.domain.consent import ConsentEvent, ConsentEventKind, ConsentRecord
+from neariq_sms.domain.errors import SmsError
+from neariq_sms.domain.parsing import (
+    parse_limit,
+    parse_past_timestamp,
+    parse_phone,
+    parse_present,
+    parse_source,
 )
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
@@ -24,62 +21,14 @@ from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.usecases._common import (
     active_business,
-    check_aware,
-    check_limit,
-    decode_cursor,
-    encode_cursor,
     load_business,
-    parse_phone,
-    require_present,
     store_opt_in,
     store_opt_out,
     write_consent,
 )
+from neariq_sms.usecases.paging import DEFAULT_PAGE, MAX_PAGE, Page, encode_cursor, parse_cursor
 
-DEFAULT_PAGE = 50
 T = TypeVar("T")
-MAX_PAGE = 200
-
-
-@attrs.frozen
-class Page(Generic[T]):
-    """One page of a listing; ``next_cursor`` is ``None`` on the last page."""
-
-    items: Sequence[T]
-    next_cursor: str | None
-
-
-def parse_timestamp(raw: object, *, field: str = "consentedAt") -> datetime | None:
-    """ISO-8601 text or an aware datetime; a date alone means midnight UTC,
-    a time without zone means UTC (what spreadsheets export). ``None`` stays."""
-    if raw is None or raw == "":
-        return None
-    if isinstance(raw, datetime):
-        return check_aware(raw, field)
-    if not isinstance(raw, str):
-        raise InvalidField(field, "must be an ISO-8601 timestamp")
-    text = raw.strip(" ")
-    if not text.isprintable():
-        # fromisoformat takes any character as the date-time separator and
-        # ignores some inside: a control or format character is no timestamp.
-        raise InvalidField(field, "must be an ISO-8601 timestamp without control characters")
-    try:
-        value = datetime.fromisoformat(text)
-        if len(text) == 10:
-            value = datetime.combine(value.date(), time(0), tzinfo=UTC)
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-    except (ValueError, OverflowError):  # OverflowError: year 1 with a positive offset
-        raise InvalidField(field, "must be an ISO-8601 timestamp") from None
-
-
-def _not_future(value: datetime | None, now: datetime, field: str) -> datetime:
-    if value is None:
-        return now
-    if value > now:
-        raise InvalidField(field, "must not be in the future")
-    return value
 
 
 def record_consent(
@@ -106,18 +55,11 @@ def record_consent(
     now = clock.now()
     business = load_business(uow, business_id)
     # The spec's order of shape errors: missing_field, then invalid_field, then invalid_phone.
-    require_present(phone, "phone")
-    slug = validate_source(source)
-    given = _given_time(consented_at, now)
+    parse_present(phone, "phone")
+    slug = parse_source(source)
+    given = parse_past_timestamp(consented_at, now=now)
     number = parse_phone(phone, field="phone", region=policy.default_region)
     return _tx(uow, lambda: _store_consent(uow, business.id, number, slug, clock=clock, at=given))
-
-
-def _given_time(raw: object, now: datetime, field: str = "consentedAt") -> datetime | None:
-    value = parse_timestamp(raw, field=field)
-    if value is not None and value > now:
-        raise InvalidField(field, "must not be in the future")
-    return value
 
 
 def _store_consent(
@@ -158,8 +100,8 @@ def opt_out(
     """
     business = load_business(uow, business_id)
     # The spec's order of shape errors: missing_field, invalid_field, invalid_phone.
-    require_present(phone, "phone")
-    slug = "api" if source is None or source == "" else validate_source(source)
+    parse_present(phone, "phone")
+    slug = "api" if source is None or source == "" else parse_source(source)
     number = parse_phone(phone, field="phone", region=policy.default_region)
     return _tx(uow, lambda: store_opt_out(uow, business.id, number, source=slug, clock=clock))
 
@@ -188,9 +130,9 @@ def opt_in(
     """
     now = clock.now()
     business = load_business(uow, business_id)
-    require_present(phone, "phone")
-    slug = validate_source(source)
-    given = _given_time(consented_at, now)
+    parse_present(phone, "phone")
+    slug = parse_source(source)
+    given = parse_past_timestamp(consented_at, now=now)
     number = parse_phone(phone, field="phone", region=policy.default_region)
     return _tx(
         uow,
@@ -232,8 +174,8 @@ def list_consents(
 ) -> Page[ConsentRecord]:
     """Records of the business, most recently changed first, a page at a time."""
     try:
-        after = decode_cursor(cursor)
-        count = check_limit(limit, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+        after = parse_cursor(cursor)
+        count = parse_limit(limit, default=DEFAULT_PAGE, maximum=MAX_PAGE)
     except SmsError:
         load_business(uow, business_id)  # an unknown business answers before a shape error
         raise
@@ -275,6 +217,5 @@ __all__ = [
     "list_consents",
     "opt_in",
     "opt_out",
-    "parse_timestamp",
     "record_consent",
 ]

@@ -11,22 +11,19 @@ from neariq_sms.domain.business import NumberStatus
 from neariq_sms.domain.errors import InvalidPhone
 from neariq_sms.domain.keywords import Keyword, classify, combine, reply_for
 from neariq_sms.domain.messages import InboundMessage, OutboundMessage
+from neariq_sms.domain.parsing import parse_limit, parse_phone
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.usecases._common import (
     active_business,
-    check_limit,
-    decode_cursor,
-    encode_cursor,
     log,
     mask,
-    parse_phone,
     store_opt_in,
     store_opt_out,
 )
-from neariq_sms.usecases.consent import DEFAULT_PAGE, MAX_PAGE, Page
+from neariq_sms.usecases.paging import DEFAULT_PAGE, MAX_PAGE, Page, encode_cursor, parse_cursor
 
 MAX_INBOUND_BODY = 1600
 
@@ -162,8 +159,8 @@ def list_conversation(
 ) -> Page[ConversationItem]:
     """Messages between the business and one phone, newest first, a page at a time."""
     number = parse_phone(phone, field="phone", region=policy.default_region)
-    before = decode_cursor(cursor)
-    count = check_limit(limit, default=DEFAULT_PAGE, maximum=MAX_PAGE)
+    before = parse_cursor(cursor)
+    count = parse_limit(limit, default=DEFAULT_PAGE, maximum=MAX_PAGE)
     with uow:
         active_business(uow, business_id)
         outbound = uow.messages.for_recipient(business_id, number, before=before, limit=count + 1)

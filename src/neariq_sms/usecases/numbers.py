@@ -11,22 +11,20 @@ from neariq_sms.domain.allowance import Allowance, period_of
 from neariq_sms.domain.business import AvailableNumber, Business, NumberStatus, SmsNumber
 from neariq_sms.domain.errors import (
     DuplicateNumber,
-    InvalidField,
     NoSmsNumber,
     NumberAlreadyProvisioned,
     ProviderError,
     SmsError,
 )
+from neariq_sms.domain.parsing import parse_area_code, parse_limit, parse_phone
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
 from neariq_sms.usecases._common import (
     active_business,
-    check_limit,
     load_business,
     log,
-    parse_phone,
     require_configured,
     require_sms_plan,
 )
@@ -75,15 +73,6 @@ def get_status(
     return SmsStatus(telephony.configured, business, active, allowance)
 
 
-def _check_area_code(raw: object) -> str:
-    if raw is None or raw == "":
-        raise InvalidField("areaCode", "is required for a search")
-    text = str(raw).strip() if isinstance(raw, str | int) and not isinstance(raw, bool) else ""
-    if len(text) != 3 or not text.isascii() or not text.isdigit() or text[0] in "01":
-        raise InvalidField("areaCode", "must be a three-digit area code")
-    return text
-
-
 def search_numbers(
     business_id: str,
     area_code: object,
@@ -98,8 +87,8 @@ def search_numbers(
         BusinessNotFound, InvalidField, SmsNotConfigured, PlanRequired, ProviderError.
     """
     business = load_business(uow, business_id)
-    code = _check_area_code(area_code)
-    count = check_limit(limit, default=DEFAULT_SEARCH_LIMIT, maximum=MAX_SEARCH_LIMIT)
+    code = parse_area_code(area_code)
+    count = parse_limit(limit, default=DEFAULT_SEARCH_LIMIT, maximum=MAX_SEARCH_LIMIT)
     require_configured(telephony)
     require_sms_plan(business)
     return list(telephony.search_available(code, count))[:count]

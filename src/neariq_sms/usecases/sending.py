@@ -24,9 +24,15 @@ from neariq_sms.domain.errors import (
     SmsNotConfigured,
 )
 from neariq_sms.domain.messages import MessageKind, MessageStatus, OutboundMessage, SendAnswer
+from neariq_sms.domain.parsing import (
+    parse_customer_name,
+    parse_idempotency_key,
+    parse_phone,
+    parse_present,
+)
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
-from neariq_sms.domain.review import render_review_request, validate_customer_name
+from neariq_sms.domain.review import render_review_request
 from neariq_sms.domain.segments import MAX_BODY_CHARS, count_segments
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
@@ -37,14 +43,11 @@ from neariq_sms.usecases._common import (
     load_business,
     log,
     mask,
-    parse_phone,
     require_configured,
-    require_present,
     require_sms_plan,
     store_opt_out,
 )
 
-MAX_IDEMPOTENCY_KEY = 200
 OPTED_OUT_ERROR = 21610
 
 
@@ -74,18 +77,6 @@ class DispatchReport:
     submitted: int = 0
     failed: int = 0
     canceled: int = 0
-
-
-def _check_key(key: object) -> str | None:
-    if key is None:
-        return None
-    if not isinstance(key, str) or not key.strip():
-        raise InvalidField("Idempotency-Key", "must be a non-empty string")
-    if len(key) > MAX_IDEMPOTENCY_KEY or not key.isprintable():
-        raise InvalidField(
-            "Idempotency-Key", f"must be printable and at most {MAX_IDEMPOTENCY_KEY} characters"
-        )
-    return key
 
 
 def _refusal(exc: SmsError) -> SendAnswer:
@@ -172,10 +163,10 @@ def send_review_request(
     now = clock.now()
     try:
         # The spec's order of shape errors: missing_field, then invalid_field, then invalid_phone.
-        require_present(to, "to")
-        require_present(customer_name, "customerName")
-        name = validate_customer_name(customer_name)
-        key = _check_key(idempotency_key)
+        parse_present(to, "to")
+        parse_present(customer_name, "customerName")
+        name = parse_customer_name(customer_name)
+        key = parse_idempotency_key(idempotency_key)
         recipient = parse_phone(to, field="to", region=policy.default_region)
     except SmsError:
         load_business(uow, business_id)  # an unknown business answers before a shape error
