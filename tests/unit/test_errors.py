@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from neariq_sms.domain import PUBLIC_ERRORS, SmsError
+from neariq_sms.adapters.http.errors import PUBLIC_ERRORS
+from neariq_sms.domain import SmsError
 
 #: The error table of spec/reference-server.md, section 1 (code -> status).
 SPEC_TABLE = {

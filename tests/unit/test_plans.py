@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neariq_sms.domain import DEFAULT_POLICY, InvalidField, Plan, Policy
+from neariq_sms.domain import DEFAULT_POLICY, InvalidField, Plan, PlanRequired, Policy
 from tests.strategies import moments
 
 
@@ -32,6 +32,14 @@ def test_plans_are_ordered_free_to_enterprise() -> None:
 def test_sms_needs_growth_or_higher(plan: Plan, included: bool) -> None:
     """Only Growth and above include SMS."""
     assert plan.includes_sms is included
+
+
+@pytest.mark.parametrize("plan", [p for p in Plan if not p.includes_sms])
+def test_a_plan_without_sms_is_refused_naming_the_lowest_plan_with_it(plan: Plan) -> None:
+    """``require_sms`` names the plan it found and Growth, the one SMS needs."""
+    with pytest.raises(PlanRequired) as refused:
+        plan.require_sms()
+    assert (refused.value.plan, refused.value.required) == (plan.value, "growth")
 
 
 def test_default_allowances_by_plan() -> None:

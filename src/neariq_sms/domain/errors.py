@@ -1,14 +1,17 @@
 """One exception type per rule.
 
-Each carries a stable machine ``code`` and the HTTP ``status`` of the error
-table in ``docs/http-contract.md``. Only the HTTP adapter turns them into
-responses; every other layer just raises and catches them by type.
+Each carries a stable machine ``code``, the HTTP ``status`` of the error table
+in ``docs/http-contract.md`` and a message ``template`` that its fields fill
+in. Only the HTTP adapter turns them into responses (and adds the errors of
+the request's shape and authentication); every other layer just raises and
+catches them by type.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
 import attrs
 
@@ -22,10 +25,7 @@ __all__ = [
     "DuplicateNumber",
     "IdempotencyConflict",
     "InvalidField",
-    "InvalidJson",
     "InvalidPhone",
-    "InvalidSignature",
-    "MethodNotAllowed",
     "MissingField",
     "NoSmsNumber",
     "NumberAlreadyProvisioned",
@@ -36,9 +36,10 @@ __all__ = [
     "RecipientOptedOut",
     "SmsError",
     "SmsNotConfigured",
-    "Unauthenticated",
-    "UnknownAction",
+    "error",
 ]
+
+E = TypeVar("E", bound="SmsError")
 
 
 @attrs.define(auto_exc=True, eq=False)
@@ -47,266 +48,154 @@ class SmsError(Exception):
 
     code: ClassVar[str] = "error"
     status: ClassVar[int] = 500
+    #: One sentence for a person, in ``str.format`` syntax over the error's fields.
+    template: ClassVar[str] = "The SMS operation failed."
 
     @property
     def message(self) -> str:
         """One sentence for a person."""
-        return "The SMS operation failed."
+        return self.template.format_map(self._template_values())
+
+    def _template_values(self) -> dict[str, Any]:
+        return attrs.asdict(self, recurse=False)
 
     def __str__(self) -> str:
         return self.message
 
 
+@dataclass_transform(field_specifiers=(attrs.field,), eq_default=False)
+def error(code: str, status: int, template: str) -> Callable[[type[E]], type[E]]:
+    """Declare an :class:`SmsError` subclass: its code, HTTP status and message template.
+
+    The class becomes an attrs exception class; its annotated attributes are
+    its fields.
+    """
+
+    def declare(cls: type[E]) -> type[E]:
+        cls.code, cls.status, cls.template = code, status, template
+        return attrs.define(cls, auto_exc=True, eq=False)
+
+    return declare
+
+
 # --- request shape (400) -----------------------------------------------------
 
 
-@attrs.define(auto_exc=True, eq=False)
-class InvalidJson(SmsError):
-    code: ClassVar[str] = "invalid_json"
-    status: ClassVar[int] = 400
-    detail: str = "The request body must be a JSON object."
-
-    @property
-    def message(self) -> str:
-        return self.detail
-
-
-@attrs.define(auto_exc=True, eq=False)
-class UnknownAction(SmsError):
-    code: ClassVar[str] = "unknown_action"
-    status: ClassVar[int] = 400
-    action: str
-
-    @property
-    def message(self) -> str:
-        return f"Unknown action {self.action!r}."
-
-
-@attrs.define(auto_exc=True, eq=False)
+@error("missing_field", 400, "The field {field!r} is required.")
 class MissingField(SmsError):
-    code: ClassVar[str] = "missing_field"
-    status: ClassVar[int] = 400
     field: str
 
-    @property
-    def message(self) -> str:
-        return f"The field {self.field!r} is required."
 
-
-@attrs.define(auto_exc=True, eq=False)
+@error("invalid_field", 400, "The field {field!r} is invalid: {reason}.")
 class InvalidField(SmsError):
-    code: ClassVar[str] = "invalid_field"
-    status: ClassVar[int] = 400
     field: str
     reason: str
 
-    @property
-    def message(self) -> str:
-        return f"The field {self.field!r} is invalid: {self.reason}."
 
-
-@attrs.define(auto_exc=True, eq=False)
+@error("invalid_phone", 400, "The field {field!r} is not a valid SMS-capable phone number{why}.")
 class InvalidPhone(SmsError):
-    code: ClassVar[str] = "invalid_phone"
-    status: ClassVar[int] = 400
     # The raw input is customer data: keep it out of the message, it may be logged.
     field: str = "phone"
     #: Why, in a few words about the number's shape (never the number itself).
     reason: str | None = None
 
-    @property
-    def message(self) -> str:
-        why = f": {self.reason}" if self.reason else ""
-        return f"The field {self.field!r} is not a valid SMS-capable phone number{why}."
+    def _template_values(self) -> dict[str, Any]:
+        return {"field": self.field, "why": f": {self.reason}" if self.reason else ""}
 
 
-# --- authentication and tenancy -----------------------------------------------
+# --- tenancy, configuration and plan -----------------------------------------
 
 
-@attrs.define(auto_exc=True, eq=False)
-class Unauthenticated(SmsError):
-    code: ClassVar[str] = "unauthenticated"
-    status: ClassVar[int] = 401
-
-    @property
-    def message(self) -> str:
-        return "A valid dashboard session is required."
-
-
-@attrs.define(auto_exc=True, eq=False)
-class InvalidSignature(SmsError):
-    code: ClassVar[str] = "invalid_signature"
-    status: ClassVar[int] = 403
-
-    @property
-    def message(self) -> str:
-        return "The webhook signature does not verify."
-
-
-@attrs.define(auto_exc=True, eq=False)
+@error("business_not_found", 404, "No active business found.")
 class BusinessNotFound(SmsError):
-    code: ClassVar[str] = "business_not_found"
-    status: ClassVar[int] = 404
     business_id: str
 
-    @property
-    def message(self) -> str:
-        return "No active business found."
 
-
-@attrs.define(auto_exc=True, eq=False)
-class MethodNotAllowed(SmsError):
-    code: ClassVar[str] = "method_not_allowed"
-    status: ClassVar[int] = 405
-    method: str
-
-    @property
-    def message(self) -> str:
-        return f"Method {self.method} is not allowed here."
-
-
-# --- configuration and plan ----------------------------------------------------
-
-
-@attrs.define(auto_exc=True, eq=False)
+@error("sms_not_configured", 503, "SMS is not configured: {reason}.")
 class SmsNotConfigured(SmsError):
-    code: ClassVar[str] = "sms_not_configured"
-    status: ClassVar[int] = 503
     #: What is missing; the credentials unless something else is.
     reason: str = "no telephony provider credentials"
 
-    @property
-    def message(self) -> str:
-        return f"SMS is not configured: {self.reason}."
 
-
-@attrs.define(auto_exc=True, eq=False)
+@error("plan_required", 403, "SMS needs the {required} plan or higher; this business is on {plan}.")
 class PlanRequired(SmsError):
-    code: ClassVar[str] = "plan_required"
-    status: ClassVar[int] = 403
+    """Raised by :meth:`~neariq_sms.domain.plans.Plan.require_sms`, which knows the rule."""
+
     plan: str
-    required: str = "growth"
-
-    @property
-    def message(self) -> str:
-        return f"SMS needs the {self.required} plan or higher; this business is on {self.plan}."
+    required: str
 
 
-@attrs.define(auto_exc=True, eq=False)
+@error(
+    "allowance_exhausted",
+    403,
+    "This month's SMS allowance is used up ({used} of {limit} segments used, {requested} needed).",
+)
 class AllowanceExhausted(SmsError):
-    code: ClassVar[str] = "allowance_exhausted"
-    status: ClassVar[int] = 403
     limit: int
     used: int
     requested: int = 1
-
-    @property
-    def message(self) -> str:
-        return (
-            f"This month's SMS allowance is used up ({self.used} of {self.limit} segments used,"
-            f" {self.requested} needed)."
-        )
 
 
 # --- numbers -------------------------------------------------------------------
 
 
-@attrs.define(auto_exc=True, eq=False)
+@error("no_sms_number", 400, "The business has no active SMS number.")
 class NoSmsNumber(SmsError):
-    code: ClassVar[str] = "no_sms_number"
-    status: ClassVar[int] = 400
-
-    @property
-    def message(self) -> str:
-        return "The business has no active SMS number."
+    """Sending needs the business's active number."""
 
 
-@attrs.define(auto_exc=True, eq=False)
+@error("number_already_provisioned", 409, "The business already has an SMS number.")
 class NumberAlreadyProvisioned(SmsError):
-    code: ClassVar[str] = "number_already_provisioned"
-    status: ClassVar[int] = 409
     number: str | None = None
 
-    @property
-    def message(self) -> str:
-        return "The business already has an SMS number."
 
-
-@attrs.define(auto_exc=True, eq=False)
+@error("duplicate_number", 400, "The number {number} is already in use by another business.")
 class DuplicateNumber(SmsError):
-    code: ClassVar[str] = "duplicate_number"
-    status: ClassVar[int] = 400
     number: str
 
-    @property
-    def message(self) -> str:
-        return f"The number {self.number} is already in use by another business."
 
-
-@attrs.define(auto_exc=True, eq=False)
+@error("number_unavailable", 400, "The number {number} can no longer be bought.")
 class NumberUnavailable(SmsError):
-    code: ClassVar[str] = "number_unavailable"
-    status: ClassVar[int] = 400
     number: str
-
-    @property
-    def message(self) -> str:
-        return f"The number {self.number} can no longer be bought."
 
 
 # --- consent and sending -----------------------------------------------------
 
 
-@attrs.define(auto_exc=True, eq=False)
+@error("consent_required", 400, "The recipient has no consent record with this business.")
 class ConsentRequired(SmsError):
-    code: ClassVar[str] = "consent_required"
-    status: ClassVar[int] = 400
-
-    @property
-    def message(self) -> str:
-        return "The recipient has no consent record with this business."
+    """Sending any message needs a consent record."""
 
 
-@attrs.define(auto_exc=True, eq=False)
+@error("recipient_opted_out", 400, "The recipient has opted out of messages from this business.")
 class RecipientOptedOut(SmsError):
-    code: ClassVar[str] = "recipient_opted_out"
-    status: ClassVar[int] = 400
-
-    @property
-    def message(self) -> str:
-        return "The recipient has opted out of messages from this business."
+    """The recipient opted out (by us, by text or at the carrier)."""
 
 
-@attrs.define(auto_exc=True, eq=False)
+@error(
+    "opt_out_locked",
+    409,
+    "The customer opted out by text or through the carrier: only the customer's"
+    " own opt-in keyword (START) lifts it.",
+)
 class OptOutLocked(SmsError):
     """Lifting an opt-out the customer made by text or the carrier reported."""
 
-    code: ClassVar[str] = "opt_out_locked"
-    status: ClassVar[int] = 409
 
-    @property
-    def message(self) -> str:
-        return (
-            "The customer opted out by text or through the carrier: only the customer's"
-            " own opt-in keyword (START) lifts it."
-        )
-
-
-@attrs.define(auto_exc=True, eq=False)
+@error(
+    "cooldown",
+    429,
+    "The recipient already got a review request from this business recently;"
+    " the next one is allowed from {until}.",
+)
 class Cooldown(SmsError):
-    code: ClassVar[str] = "cooldown"
-    status: ClassVar[int] = 429
     until: datetime
 
-    @property
-    def message(self) -> str:
-        return (
-            "The recipient already got a review request from this business recently;"
-            f" the next one is allowed from {self.until.isoformat()}."
-        )
+    def _template_values(self) -> dict[str, Any]:
+        return {"until": self.until.isoformat()}
 
 
-@attrs.define(auto_exc=True, eq=False)
+@error("provider_error", 502, "The telephony provider failed: {reason}.")
 class ProviderError(SmsError):
     """The telephony provider failed.
 
@@ -318,8 +207,6 @@ class ProviderError(SmsError):
     connection): a repeat under the same idempotency key tries again.
     """
 
-    code: ClassVar[str] = "provider_error"
-    status: ClassVar[int] = 502
     reason: str = "the telephony provider failed"
     provider_code: int | None = None
     ambiguous: bool = False
@@ -329,58 +216,38 @@ class ProviderError(SmsError):
         if self.ambiguous and self.transient:
             raise ValueError("a provider error cannot be both ambiguous and transient")
 
-    @property
-    def message(self) -> str:
-        return f"The telephony provider failed: {self.reason}."
-
 
 # --- storage conflicts (raised by repositories, handled inside use cases) ----
 
 
-@attrs.define(auto_exc=True, eq=False)
+@error("idempotency_conflict", 409, "A request with this idempotency key already exists.")
 class IdempotencyConflict(SmsError):
     """A message with this idempotency key already exists for the business."""
 
-    code: ClassVar[str] = "idempotency_conflict"
-    status: ClassVar[int] = 409
     key: str
 
-    @property
-    def message(self) -> str:
-        return "A request with this idempotency key already exists."
 
-
-@attrs.define(auto_exc=True, eq=False)
+@error("business_conflict", 409, "A business with this id already exists.")
 class BusinessConflict(SmsError):
     """A business with this id already exists."""
 
-    code: ClassVar[str] = "business_conflict"
-    status: ClassVar[int] = 409
     business_id: str
 
-    @property
-    def message(self) -> str:
-        return "A business with this id already exists."
 
-
-#: Every error an HTTP client can see, in the order of the spec's table.
+#: Every domain error an HTTP client can see, in the order of the spec's table (the
+#: HTTP adapter adds the errors of a request's shape and authentication).
 PUBLIC_ERRORS: tuple[type[SmsError], ...] = (
-    InvalidJson,
     MissingField,
     InvalidField,
-    UnknownAction,
     InvalidPhone,
     NoSmsNumber,
     DuplicateNumber,
     NumberUnavailable,
     ConsentRequired,
     RecipientOptedOut,
-    Unauthenticated,
     PlanRequired,
     AllowanceExhausted,
-    InvalidSignature,
     BusinessNotFound,
-    MethodNotAllowed,
     NumberAlreadyProvisioned,
     OptOutLocked,
     Cooldown,

@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 import attrs
 
-from neariq_sms.domain.errors import InvalidField
+from neariq_sms.domain.errors import InvalidField, PlanRequired
 from neariq_sms.domain.quiet_hours import QuietHours
 
 
@@ -28,8 +28,17 @@ class Plan(enum.Enum):
 
     @property
     def includes_sms(self) -> bool:
-        """SMS search, provision and send need Growth or higher."""
-        return self.rank >= Plan.GROWTH.rank
+        """SMS search, provision and send need :data:`SMS_PLAN` or higher."""
+        return self.rank >= SMS_PLAN.rank
+
+    def require_sms(self) -> None:
+        """Check that this plan includes SMS.
+
+        Raises:
+            PlanRequired: this plan is below :data:`SMS_PLAN`.
+        """
+        if not self.includes_sms:
+            raise PlanRequired(plan=self.value, required=SMS_PLAN.value)
 
     @classmethod
     def parse(cls, raw: object, *, field: str = "plan") -> Plan:
@@ -43,6 +52,8 @@ class Plan(enum.Enum):
 
 
 _PLAN_ORDER = tuple(Plan)
+#: The lowest plan with SMS (search, provision, send); release and status need none.
+SMS_PLAN = Plan.GROWTH
 
 DEFAULT_MONTHLY_ALLOWANCE: Mapping[Plan, int] = MappingProxyType(
     {Plan.GROWTH: 500, Plan.PRO: 2_000, Plan.ENTERPRISE: 10_000}

@@ -10,7 +10,6 @@ from neariq_sms.domain.business import Business
 from neariq_sms.domain.consent import ConsentEvent, ConsentEventKind, ConsentRecord
 from neariq_sms.domain.errors import (
     BusinessNotFound,
-    PlanRequired,
     SmsNotConfigured,
 )
 from neariq_sms.domain.messages import MessageStatus, OutboundMessage
@@ -47,8 +46,7 @@ def require_configured(telephony: TelephonyProvider) -> None:
 
 
 def require_sms_plan(business: Business) -> None:
-    if not business.plan.includes_sms:
-        raise PlanRequired(plan=business.plan.value)
+    business.plan.require_sms()
 
 
 def end_unsent(

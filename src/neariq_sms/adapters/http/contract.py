@@ -29,8 +29,13 @@ from neariq_sms import usecases as uc
 from neariq_sms.adapters.http.errors import (
     ConsentNotFound,
     InternalError,
+    InvalidJson,
+    InvalidSignature,
+    MethodNotAllowed,
     PayloadTooLarge,
     RouteNotFound,
+    Unauthenticated,
+    UnknownAction,
 )
 from neariq_sms.adapters.http.serialise import (
     Json,
@@ -56,14 +61,9 @@ from neariq_sms.domain.errors import (
     BusinessNotFound,
     Cooldown,
     InvalidField,
-    InvalidJson,
-    InvalidSignature,
-    MethodNotAllowed,
     MissingField,
     SmsError,
     SmsNotConfigured,
-    Unauthenticated,
-    UnknownAction,
 )
 from neariq_sms.ports.services import Services
 

@@ -1,57 +1,86 @@
-"""Errors only the HTTP surface can meet, in the same shape as the domain's."""
+"""Errors only the HTTP surface can meet (a request's shape, authentication, routing),
+declared like the domain's, and the error table of ``docs/http-contract.md``."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from neariq_sms.domain import errors as domain
+from neariq_sms.domain.errors import SmsError, error
 
-import attrs
-
-from neariq_sms.domain.errors import PUBLIC_ERRORS, SmsError
+# --- request shape (400) -------------------------------------------------------
 
 
-@attrs.define(auto_exc=True, eq=False)
+@error("invalid_json", 400, "{detail}")
+class InvalidJson(SmsError):
+    detail: str = "The request body must be a JSON object."
+
+
+@error("unknown_action", 400, "Unknown action {action!r}.")
+class UnknownAction(SmsError):
+    action: str
+
+
+@error("payload_too_large", 413, "The request body is larger than {limit} bytes.")
 class PayloadTooLarge(SmsError):
-    code: ClassVar[str] = "payload_too_large"
-    status: ClassVar[int] = 413
     limit: int
 
-    @property
-    def message(self) -> str:
-        return f"The request body is larger than {self.limit} bytes."
+
+# --- authentication and routing ---------------------------------------------------
 
 
-@attrs.define(auto_exc=True, eq=False)
+@error("unauthenticated", 401, "A valid dashboard session is required.")
+class Unauthenticated(SmsError):
+    """A session route without a business: no session, or one that does not resolve."""
+
+
+@error("invalid_signature", 403, "The webhook signature does not verify.")
+class InvalidSignature(SmsError):
+    """A provider webhook whose signature is missing or wrong."""
+
+
+@error("method_not_allowed", 405, "Method {method} is not allowed here.")
+class MethodNotAllowed(SmsError):
+    method: str
+
+
+@error("not_found", 404, "There is no such endpoint.")
 class RouteNotFound(SmsError):
-    code: ClassVar[str] = "not_found"
-    status: ClassVar[int] = 404
-
-    @property
-    def message(self) -> str:
-        return "There is no such endpoint."
+    """No route matches the path."""
 
 
-@attrs.define(auto_exc=True, eq=False)
+@error("consent_not_found", 404, "The business has no consent record for this phone.")
 class ConsentNotFound(SmsError):
-    code: ClassVar[str] = "consent_not_found"
-    status: ClassVar[int] = 404
-
-    @property
-    def message(self) -> str:
-        return "The business has no consent record for this phone."
+    """``GET /api/sms/consents?phone=...`` for a phone without a record."""
 
 
-@attrs.define(auto_exc=True, eq=False)
+@error("internal_error", 500, "Something went wrong on our side.")
 class InternalError(SmsError):
     """Never raised on purpose: the answer to a bug, without its details."""
 
-    code: ClassVar[str] = "internal_error"
-    status: ClassVar[int] = 500
 
-    @property
-    def message(self) -> str:
-        return "Something went wrong on our side."
-
-
+#: Every error of the spec's table, in its order.
+PUBLIC_ERRORS: tuple[type[SmsError], ...] = (
+    InvalidJson,
+    domain.MissingField,
+    domain.InvalidField,
+    UnknownAction,
+    domain.InvalidPhone,
+    domain.NoSmsNumber,
+    domain.DuplicateNumber,
+    domain.NumberUnavailable,
+    domain.ConsentRequired,
+    domain.RecipientOptedOut,
+    Unauthenticated,
+    domain.PlanRequired,
+    domain.AllowanceExhausted,
+    InvalidSignature,
+    domain.BusinessNotFound,
+    MethodNotAllowed,
+    domain.NumberAlreadyProvisioned,
+    domain.OptOutLocked,
+    domain.Cooldown,
+    domain.ProviderError,
+    domain.SmsNotConfigured,
+)
 #: Every error code the HTTP surface can answer with.
 HTTP_ERRORS: tuple[type[SmsError], ...] = (
     *PUBLIC_ERRORS,
@@ -61,4 +90,16 @@ HTTP_ERRORS: tuple[type[SmsError], ...] = (
     InternalError,
 )
 
-__all__ = ["HTTP_ERRORS", "ConsentNotFound", "InternalError", "PayloadTooLarge", "RouteNotFound"]
+__all__ = [
+    "HTTP_ERRORS",
+    "PUBLIC_ERRORS",
+    "ConsentNotFound",
+    "InternalError",
+    "InvalidJson",
+    "InvalidSignature",
+    "MethodNotAllowed",
+    "PayloadTooLarge",
+    "RouteNotFound",
+    "Unauthenticated",
+    "UnknownAction",
+]
