@@ -18,7 +18,7 @@ import attrs
 # without the ``[sql]`` extra.
 from neariq_sms.adapters.sql.urls import DEFAULT_URL as DEFAULT_DATABASE_URL
 from neariq_sms.domain.errors import InvalidField
-from neariq_sms.domain.plans import Policy
+from neariq_sms.domain.plans import DEFAULT_REVIEW_COOLDOWN, Policy
 from neariq_sms.domain.quiet_hours import QuietHours
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.services import Services
@@ -75,7 +75,7 @@ class Settings:
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = attrs.field(default=None, repr=False)
     public_url: str | None = None
-    review_cooldown_days: int = 30
+    review_cooldown_days: int = DEFAULT_REVIEW_COOLDOWN.days
     quiet_hours: QuietHours | None = attrs.field(factory=QuietHours)
     #: Which of the values above came from the environment rather than defaults.
     explicit: frozenset[str] = frozenset()
@@ -100,7 +100,9 @@ class Settings:
             twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", "").strip() or None,
             twilio_auth_token=env.get("TWILIO_AUTH_TOKEN", "").strip() or None,
             public_url=public_url,
-            review_cooldown_days=_env_int(env, "NEARIQ_SMS_REVIEW_COOLDOWN_DAYS", 30),
+            review_cooldown_days=_env_int(
+                env, "NEARIQ_SMS_REVIEW_COOLDOWN_DAYS", DEFAULT_REVIEW_COOLDOWN.days
+            ),
             quiet_hours=quiet_hours,
             explicit=explicit,
         )

@@ -6,6 +6,7 @@ import argparse
 
 from neariq_sms import usecases as uc
 from neariq_sms.cli.common import CliError, Commands, add_sandbox_flag, emit, storage_services
+from neariq_sms.domain.business import DEFAULT_TIMEZONE
 from neariq_sms.domain.errors import SmsNotConfigured
 
 
@@ -76,8 +77,8 @@ def register(commands: Commands) -> None:
     create.add_argument("--review-url", help="the link review requests point to")
     create.add_argument(
         "--timezone",
-        default="America/Chicago",
-        help="IANA time zone, for recipients whose number maps to none (default America/Chicago)",
+        default=DEFAULT_TIMEZONE,
+        help="IANA time zone, for recipients whose number maps to none (default %(default)s)",
     )
     create.set_defaults(func=cmd_business_create)
     listing = b_commands.add_parser("list", help="list businesses", description="List businesses.")

@@ -75,7 +75,6 @@ def prepare_demo(services: Services, *, sandbox: bool) -> str:
             uow=s.uow,
             clock=s.clock,
             review_url=DEMO_REVIEW_URL,
-            timezone="America/Chicago",
             business_id=DEMO_BUSINESS_ID,
         )
     if not business.active:

@@ -7,25 +7,97 @@ from datetime import datetime
 
 import attrs
 
+from neariq_sms.domain.errors import InvalidField
+from neariq_sms.domain.parsing import parse_template, parse_text, parse_timezone
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import Plan
 
 MAX_BUSINESS_NAME = 120
+MAX_REVIEW_URL = 500
+#: The time zone of a business that names none: it stands in for recipients whose
+#: number maps to no zone.
+DEFAULT_TIMEZONE = "America/Chicago"
 
 
 @attrs.frozen
 class Business:
-    """A tenant of the dashboard. Only active businesses can be acted for."""
+    """A tenant of the dashboard. Only active businesses can be acted for.
+
+    Make a new one with :meth:`create`, which checks every value; change it
+    through the transitions (:meth:`with_plan`, :meth:`deactivated`, ...).
+    """
 
     id: str
     name: str
     plan: Plan
     created_at: datetime
     review_url: str | None = None
-    timezone: str = "America/Chicago"
+    timezone: str = DEFAULT_TIMEZONE
     active: bool = True
     #: Review-request template; ``None`` uses the library's default.
     review_template: str | None = None
+
+    @classmethod
+    def create(
+        cls,
+        name: object,
+        plan: object,
+        *,
+        id: str,
+        created_at: datetime,
+        review_url: str | None = None,
+        timezone: str = DEFAULT_TIMEZONE,
+        review_template: str | None = None,
+    ) -> Business:
+        """A new active business from raw input, each value checked in this order.
+
+        Raises:
+            MissingField: no name.
+            InvalidField: a name that is not printable text of at most
+                :data:`MAX_BUSINESS_NAME` characters, an unknown plan, a review
+                URL that is not http(s), an unknown time zone, a bad template.
+        """
+        return cls(
+            id=id,
+            name=_parse_name(name),
+            plan=Plan.parse(plan),
+            created_at=created_at,
+            review_url=_parse_review_url(review_url),
+            timezone=parse_timezone(timezone),
+            review_template=parse_template(review_template) if review_template else None,
+        )
+
+    def with_plan(self, plan: Plan) -> Business:
+        """The business on ``plan``. Below Growth it keeps its number (release stays
+        allowed) but may not search, provision or send."""
+        return attrs.evolve(self, plan=plan)
+
+    def deactivated(self) -> Business:
+        return attrs.evolve(self, active=False)
+
+    def reactivated(self) -> Business:
+        return attrs.evolve(self, active=True)
+
+
+def _parse_name(raw: object) -> str:
+    text = parse_text(raw, "name").strip()
+    if len(text) > MAX_BUSINESS_NAME or not text.isprintable():
+        raise InvalidField("name", f"must be printable and at most {MAX_BUSINESS_NAME} characters")
+    return text
+
+
+def _parse_review_url(raw: str | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if (
+        not raw.startswith(("https://", "http://"))
+        or len(raw) > MAX_REVIEW_URL
+        or not raw.isprintable()
+    ):
+        raise InvalidField(
+            "review_url", f"must be an http(s) URL of at most {MAX_REVIEW_URL} characters"
+        )
+    return raw
 
 
 class NumberStatus(enum.Enum):

@@ -8,6 +8,7 @@ from phonenumbers import timezone as _pn_timezone
 
 from neariq_sms.domain.errors import InvalidPhone
 
+#: Where a number written without a country code is read (per-business country later).
 DEFAULT_REGION = "US"
 _UNKNOWN_ZONE = "Etc/Unknown"
 

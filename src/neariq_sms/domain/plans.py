@@ -10,6 +10,7 @@ from types import MappingProxyType
 import attrs
 
 from neariq_sms.domain.errors import InvalidField, PlanRequired
+from neariq_sms.domain.phone import DEFAULT_REGION
 from neariq_sms.domain.quiet_hours import QuietHours
 
 
@@ -55,6 +56,8 @@ _PLAN_ORDER = tuple(Plan)
 #: The lowest plan with SMS (search, provision, send); release and status need none.
 SMS_PLAN = Plan.GROWTH
 
+#: One review request per recipient per business in this time.
+DEFAULT_REVIEW_COOLDOWN = timedelta(days=30)
 DEFAULT_MONTHLY_ALLOWANCE: Mapping[Plan, int] = MappingProxyType(
     {Plan.GROWTH: 500, Plan.PRO: 2_000, Plan.ENTERPRISE: 10_000}
 )
@@ -71,9 +74,9 @@ class Policy:
     monthly_allowance: Mapping[Plan, int] = attrs.field(
         default=DEFAULT_MONTHLY_ALLOWANCE, converter=_frozen_limits
     )
-    review_cooldown: timedelta = timedelta(days=30)
+    review_cooldown: timedelta = DEFAULT_REVIEW_COOLDOWN
     quiet_hours: QuietHours | None = attrs.field(factory=QuietHours)
-    default_region: str = "US"
+    default_region: str = DEFAULT_REGION
 
     def review_allowed_from(self, latest: datetime | None, now: datetime) -> datetime | None:
         """When the recipient may next be asked for a review, while that is after

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-import attrs
-
-from neariq_sms.domain.business import MAX_BUSINESS_NAME, Business, NumberStatus
-from neariq_sms.domain.errors import BusinessNotFound, InvalidField, SmsNotConfigured
-from neariq_sms.domain.parsing import parse_template, parse_text, parse_timezone
+from neariq_sms.domain.business import DEFAULT_TIMEZONE, Business, NumberStatus
+from neariq_sms.domain.errors import BusinessNotFound, SmsNotConfigured
 from neariq_sms.domain.plans import Plan
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
@@ -19,14 +16,6 @@ from neariq_sms.usecases.numbers import release_number
 from neariq_sms.usecases.sending import _cancel
 
 
-def _check_url(raw: str | None) -> str | None:
-    if raw is None or raw == "":
-        return None
-    if not raw.startswith(("https://", "http://")) or len(raw) > 500 or not raw.isprintable():
-        raise InvalidField("review_url", "must be an http(s) URL of at most 500 characters")
-    return raw
-
-
 def create_business(
     name: object,
     plan: object,
@@ -34,22 +23,20 @@ def create_business(
     uow: UnitOfWork,
     clock: Clock,
     review_url: str | None = None,
-    timezone: str = "America/Chicago",
+    timezone: str = DEFAULT_TIMEZONE,
     review_template: str | None = None,
     business_id: str | None = None,
 ) -> Business:
-    """Create an active business. Raises ``InvalidField`` or ``BusinessConflict``."""
-    text = parse_text(name, "name").strip()
-    if len(text) > MAX_BUSINESS_NAME or not text.isprintable():
-        raise InvalidField("name", f"must be printable and at most {MAX_BUSINESS_NAME} characters")
-    business = Business(
+    """Create an active business. Raises ``MissingField``, ``InvalidField`` (see
+    :meth:`Business.create`) or ``BusinessConflict``."""
+    business = Business.create(
+        name,
+        plan,
         id=business_id or str(uuid.uuid4()),
-        name=text,
-        plan=Plan.parse(plan),
         created_at=clock.now(),
-        review_url=_check_url(review_url),
-        timezone=parse_timezone(timezone),
-        review_template=parse_template(review_template) if review_template else None,
+        review_url=review_url,
+        timezone=timezone,
+        review_template=review_template,
     )
     with uow:
         uow.businesses.add(business)
@@ -59,17 +46,13 @@ def create_business(
 
 
 def _change(
-    uow: UnitOfWork, business_id: str, *, plan: Plan | None = None, active: bool | None = None
+    uow: UnitOfWork, business_id: str, transition: Callable[[Business], Business]
 ) -> Business:
     with uow:
         business = uow.businesses.get(business_id, for_update=True)
         if business is None:
             raise BusinessNotFound(business_id=business_id)
-        updated = attrs.evolve(
-            business,
-            plan=business.plan if plan is None else plan,
-            active=business.active if active is None else active,
-        )
+        updated = transition(business)
         uow.businesses.update(updated)
         uow.commit()
     return updated
@@ -79,7 +62,8 @@ def change_plan(business_id: str, plan: object, *, uow: UnitOfWork) -> Business:
     """Move a business to another plan. A downgrade below Growth keeps the number
     (release stays allowed) but blocks search, provision and send; scheduled
     messages are canceled at dispatch."""
-    return _change(uow, business_id, plan=Plan.parse(plan))
+    new_plan = Plan.parse(plan)
+    return _change(uow, business_id, lambda business: business.with_plan(new_plan))
 
 
 def deactivate_business(
@@ -113,7 +97,7 @@ def deactivate_business(
         for message in uow.messages.scheduled_for(business_id):
             _cancel(message, uow=uow, now=now)
         uow.commit()
-    return _change(uow, business_id, active=False)
+    return _change(uow, business_id, Business.deactivated)
 
 
 def reactivate_business(business_id: str, *, uow: UnitOfWork) -> Business:
@@ -126,7 +110,7 @@ def reactivate_business(business_id: str, *, uow: UnitOfWork) -> Business:
     Raises:
         BusinessNotFound: no business has that id.
     """
-    return _change(uow, business_id, active=True)
+    return _change(uow, business_id, Business.reactivated)
 
 
 def list_businesses(*, uow: UnitOfWork) -> Sequence[Business]:

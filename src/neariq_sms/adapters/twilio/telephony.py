@@ -39,7 +39,7 @@ from neariq_sms.domain.errors import (
     SmsNotConfigured,
 )
 from neariq_sms.domain.messages import MessageStatus, ProviderMessage, SentMessage
-from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.domain.phone import DEFAULT_REGION, PhoneNumber
 from neariq_sms.ports.telephony import TelephonyProvider
 
 log = logging.getLogger("neariq_sms.twilio")
@@ -190,7 +190,7 @@ class TwilioTelephony:
         public_url: str | None,
         timeout: float = 10.0,
         retry: RetryPolicy | None = None,
-        country: str = "US",
+        country: str = DEFAULT_REGION,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         if timeout <= 0:
