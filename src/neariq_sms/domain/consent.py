@@ -22,12 +22,34 @@ RESERVED_SOURCES = frozenset({KEYWORD, PROVIDER, IMPORT})
 CUSTOMER_OPT_OUTS = frozenset({KEYWORD, PROVIDER})
 
 
+class ConsentEventKind(enum.Enum):
+    CONSENTED = "consented"
+    OPTED_OUT = "opted_out"
+    OPTED_IN = "opted_in"
+
+
+@attrs.frozen
+class ConsentEvent:
+    """An entry of the audit trail: what happened to a consent, when, from where."""
+
+    business_id: str
+    phone: PhoneNumber
+    kind: ConsentEventKind
+    source: str
+    at: datetime
+
+
 @attrs.frozen
 class ConsentRecord:
     """One business's record for one phone.
 
     ``consented_at`` is ``None`` for a phone that opted out without ever
     consenting (a STOP from an unknown number must still block later sends).
+
+    Records are made and changed only through the named constructors and
+    transitions below; each returns the new record with the audit event that
+    records the change (:data:`ConsentChange`), so storage appends exactly
+    what the domain decided.
     """
 
     business_id: str
@@ -38,20 +60,31 @@ class ConsentRecord:
     opted_out_at: datetime | None = None
     opt_out_source: str | None = None
 
+    # --- named constructors: a phone's first record, with its event ---
+
     @classmethod
     def first_consent(
         cls, business_id: str, phone: PhoneNumber, *, source: str, at: datetime, now: datetime
-    ) -> ConsentRecord:
+    ) -> ConsentChange:
         """The record of a phone's first consent (given at ``at``)."""
-        return cls(business_id, phone, source=source, consented_at=at, updated_at=now)
+        record = cls(business_id, phone, source=source, consented_at=at, updated_at=now)
+        return record, record._event(ConsentEventKind.CONSENTED, source)
+
+    @classmethod
+    def first_opt_in(
+        cls, business_id: str, phone: PhoneNumber, *, source: str, at: datetime, now: datetime
+    ) -> ConsentChange:
+        """The record of a phone whose first word is an explicit subscribe (given at ``at``)."""
+        record = cls(business_id, phone, source=source, consented_at=at, updated_at=now)
+        return record, record._event(ConsentEventKind.OPTED_IN, source)
 
     @classmethod
     def first_opt_out(
         cls, business_id: str, phone: PhoneNumber, *, source: str, now: datetime
-    ) -> ConsentRecord:
+    ) -> ConsentChange:
         """The record of a phone that opts out without ever consenting: it still
         blocks every later send, import and consent write."""
-        return cls(
+        record = cls(
             business_id,
             phone,
             source=source,
@@ -60,6 +93,7 @@ class ConsentRecord:
             opted_out_at=now,
             opt_out_source=source,
         )
+        return record, record._event(ConsentEventKind.OPTED_OUT, source)
 
     @property
     def opted_out(self) -> bool:
@@ -75,29 +109,30 @@ class ConsentRecord:
     def allows_sending(self) -> bool:
         return self.consented_at is not None and not self.opted_out
 
-    # --- transitions: each returns the new record, or None when nothing changes ---
+    # --- transitions: each returns the change, or None when nothing changes ---
 
-    def consent(self, *, source: str, at: datetime, now: datetime) -> ConsentRecord | None:
-        """A consent write (dashboard, API, import): renews an older consent.
+    def renewed(self, *, source: str, at: datetime, now: datetime) -> ConsentChange | None:
+        """A consent write (dashboard, API, import) given at ``at``: renews an older consent.
 
-        Never lifts an opt-out (:class:`RecipientOptedOut`); only :meth:`opt_in` does.
-        ``None`` when the stored consent is as new as ``at``.
+        Never lifts an opt-out (:class:`RecipientOptedOut`); only :meth:`opted_in` does.
+        ``None`` when the stored consent is as new as ``at``: consent never moves back.
         """
         if self.opted_out:
             raise RecipientOptedOut()
-        if self.consented_at is not None and self.consented_at >= at:
+        if not self._older_than(at):
             return None
-        return attrs.evolve(self, source=source, consented_at=at, updated_at=now)
+        return self._consented(ConsentEventKind.CONSENTED, source, at=at, now=now)
 
-    def opt_out(self, *, source: str, now: datetime) -> ConsentRecord | None:
+    def withdrawn(self, *, source: str, now: datetime) -> ConsentChange | None:
         """Opt out now; ``None`` when already opted out (the first opt-out stays)."""
         if self.opted_out:
             return None
-        return attrs.evolve(self, opted_out_at=now, opt_out_source=source, updated_at=now)
+        record = attrs.evolve(self, opted_out_at=now, opt_out_source=source, updated_at=now)
+        return record, record._event(ConsentEventKind.OPTED_OUT, source)
 
-    def opt_in(
+    def opted_in(
         self, *, source: str, now: datetime, consented_at: datetime | None = None
-    ) -> ConsentRecord | None:
+    ) -> ConsentChange | None:
         """An explicit (re-)subscribe with consent given at ``consented_at`` (default now).
 
         Who may lift which opt-out:
@@ -124,30 +159,29 @@ class ConsentRecord:
                 raise InvalidField("consentedAt", "must be newer than the opt-out it lifts")
         elif consented_at is None:
             consented_at = now
-        elif self.consented_at is not None and self.consented_at >= consented_at:
+        elif not self._older_than(consented_at):
             return None
-        return attrs.evolve(
+        return self._consented(ConsentEventKind.OPTED_IN, source, at=consented_at, now=now)
+
+    def _older_than(self, at: datetime) -> bool:
+        return self.consented_at is None or self.consented_at < at
+
+    def _consented(
+        self, kind: ConsentEventKind, source: str, *, at: datetime, now: datetime
+    ) -> ConsentChange:
+        record = attrs.evolve(
             self,
             source=source,
-            consented_at=consented_at,
+            consented_at=at,
             opted_out_at=None,
             opt_out_source=None,
             updated_at=now,
         )
+        return record, record._event(kind, source)
+
+    def _event(self, kind: ConsentEventKind, source: str) -> ConsentEvent:
+        return ConsentEvent(self.business_id, self.phone, kind, source, self.updated_at)
 
 
-class ConsentEventKind(enum.Enum):
-    CONSENTED = "consented"
-    OPTED_OUT = "opted_out"
-    OPTED_IN = "opted_in"
-
-
-@attrs.frozen
-class ConsentEvent:
-    """An entry of the audit trail: what happened to a consent, when, from where."""
-
-    business_id: str
-    phone: PhoneNumber
-    kind: ConsentEventKind
-    source: str
-    at: datetime
+#: A record as a constructor or transition left it, with the event that records it.
+ConsentChange = tuple[ConsentRecord, ConsentEvent]

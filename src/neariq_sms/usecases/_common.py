@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from neariq_sms.domain.business import Business
-from neariq_sms.domain.consent import ConsentEvent, ConsentEventKind, ConsentRecord
+from neariq_sms.domain.consent import ConsentChange, ConsentRecord
 from neariq_sms.domain.errors import (
     BusinessNotFound,
     SmsNotConfigured,
@@ -77,29 +77,26 @@ def end_unsent(
 
 def write_consent(
     uow: UnitOfWork,
-    first: ConsentRecord,
-    change: Callable[[ConsentRecord], ConsentRecord | None],
-    kind: ConsentEventKind,
-    source: str,
+    first: ConsentChange,
+    change: Callable[[ConsentRecord], ConsentChange | None],
 ) -> ConsentRecord:
-    """Inside an open unit of work: store ``first`` for a phone without a record,
-    or lock the stored record and apply ``change`` to it (``None``: nothing to do).
+    """Inside an open unit of work: store the ``first`` record of a phone without
+    one, or lock the stored record and store what ``change`` makes of it
+    (``None``: nothing to do), each with its event.
 
     Never fails on a concurrent write of the same phone: it waits for it and
-    changes the record after. An event is appended only when something changed.
+    changes the record after.
     """
-    stored = uow.consents.add_or_lock([first]).get(first.phone)
-    record = first
+    record, event = first
+    stored = uow.consents.add_or_lock([record]).get(record.phone)
     if stored is not None:
         # ``change`` reads the clock once the row is locked: event times follow commit order.
         changed = change(stored)
         if changed is None:
             return stored
-        record = changed
+        record, event = changed
         uow.consents.update_many([record])
-    uow.consents.append_events(
-        [ConsentEvent(first.business_id, first.phone, kind, source, record.updated_at)]
-    )
+    uow.consents.append_events([event])
     return record
 
 
@@ -111,13 +108,10 @@ def store_opt_out(
     A phone that opts out without ever consenting gets a record all the same,
     so no later import or consent write can message it.
     """
-    first = ConsentRecord.first_opt_out(business_id, phone, source=source, now=clock.now())
     record = write_consent(
         uow,
-        first,
-        lambda stored: stored.opt_out(source=source, now=clock.now()),
-        ConsentEventKind.OPTED_OUT,
-        source,
+        ConsentRecord.first_opt_out(business_id, phone, source=source, now=clock.now()),
+        lambda stored: stored.withdrawn(source=source, now=clock.now()),
     )
     log.info("opt-out recorded business=%s phone=%s source=%s", business_id, mask(phone), source)
     return record
@@ -134,19 +128,16 @@ def store_opt_in(
 ) -> ConsentRecord:
     """Inside an open unit of work: an explicit (re-)subscribe, creating the record if needed.
 
-    Who may lift an opt-out is :meth:`ConsentRecord.opt_in`'s rule (raises
+    Who may lift an opt-out is :meth:`ConsentRecord.opted_in`'s rule (raises
     ``OptOutLocked``, or ``MissingField`` / ``InvalidField`` for ``consentedAt``).
     """
     now = clock.now()
-    first = ConsentRecord.first_consent(
-        business_id, phone, source=source, at=consented_at or now, now=now
-    )
     return write_consent(
         uow,
-        first,
-        lambda stored: stored.opt_in(source=source, now=clock.now(), consented_at=consented_at),
-        ConsentEventKind.OPTED_IN,
-        source,
+        ConsentRecord.first_opt_in(
+            business_id, phone, source=source, at=consented_at or now, now=now
+        ),
+        lambda stored: stored.opted_in(source=source, now=clock.now(), consented_at=consented_at),
     )
 
 

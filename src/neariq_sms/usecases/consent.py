@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-from neariq_sms.domain.consent import ConsentEvent, ConsentEventKind, ConsentRecord
+from neariq_sms.domain.consent import ConsentChange, ConsentEvent, ConsentRecord
 from neariq_sms.domain.errors import SmsError
 from neariq_sms.domain.parsing import (
     parse_limit,
@@ -75,11 +75,11 @@ def _store_consent(
     now = clock.now()
     first = ConsentRecord.first_consent(business_id, number, source=source, at=at or now, now=now)
 
-    def renew(stored: ConsentRecord) -> ConsentRecord | None:
+    def renew(stored: ConsentRecord) -> ConsentChange | None:
         now = clock.now()  # once the row is locked
-        return stored.consent(source=source, at=at or now, now=now)
+        return stored.renewed(source=source, at=at or now, now=now)
 
-    return write_consent(uow, first, renew, ConsentEventKind.CONSENTED, source)
+    return write_consent(uow, first, renew)
 
 
 def opt_out(

@@ -7,7 +7,7 @@ from itertools import islice
 
 import attrs
 
-from neariq_sms.domain.consent import ConsentEvent, ConsentEventKind, ConsentRecord
+from neariq_sms.domain.consent import ConsentChange, ConsentRecord
 from neariq_sms.domain.errors import InvalidField, SmsError
 from neariq_sms.domain.parsing import parse_import_source, parse_import_timestamp, parse_phone
 from neariq_sms.domain.phone import PhoneNumber
@@ -134,30 +134,29 @@ def _store_batch(
         # New phones are inserted as wanted; a live writer's concurrent first
         # write makes no error: its row comes back locked like any stored one.
         # An undated row is consent as of the import, for a new phone only.
-        records = [
-            r if r.consented_at is not None else attrs.evolve(r, consented_at=r.updated_at)
-            for r in wanted.values()
-        ]
-        stored = uow.consents.add_or_lock(records)
+        firsts = {
+            number: ConsentRecord.first_consent(
+                business_id,
+                number,
+                source=r.source,
+                at=r.consented_at or r.updated_at,
+                now=r.updated_at,
+            )
+            for number, r in wanted.items()
+        }
+        stored = uow.consents.add_or_lock([record for record, _ in firsts.values()])
         now = clock.now()  # read once the rows are locked: event times follow commit order
-        changed: list[ConsentRecord] = []
+        changed: list[ConsentChange] = []
         for number, old in stored.items():
-            record = wanted[number]
-            if old.opted_out or record.consented_at is None:
+            row = wanted[number]
+            if old.opted_out or row.consented_at is None:
                 continue  # an import never lifts an opt-out; an undated row never renews
-            renewed = old.consent(source=record.source, at=record.consented_at, now=now)
-            if renewed is not None:
-                changed.append(renewed)
-        uow.consents.update_many(changed)
-        new = [r for r in records if r.phone not in stored]
-        uow.consents.append_events(
-            [
-                ConsentEvent(
-                    business_id, r.phone, ConsentEventKind.CONSENTED, r.source, r.updated_at
-                )
-                for r in (*new, *changed)
-            ]
-        )
+            renewal = old.renewed(source=row.source, at=row.consented_at, now=now)
+            if renewal is not None:
+                changed.append(renewal)
+        uow.consents.update_many([record for record, _ in changed])
+        new = [first for number, first in firsts.items() if number not in stored]
+        uow.consents.append_events([event for _, event in (*new, *changed)])
         uow.commit()
     report.imported += len(new)
     report.updated += len(changed)
