@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from bench.common import BENCH_POLICY, NoopTelephony, Sizes, new_uow, percentile, phone_text
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.clock import SystemClock
-from neariq_sms.adapters.sql import storage
+from neariq_sms.adapters.sql.repositories import SqlConsents
 from neariq_sms.adapters.sql.tables import consents
 
 
@@ -32,7 +32,7 @@ def bench_lookup(db: Path, business_id: str, total_rows: int, sizes: Sizes) -> d
     clock = SystemClock()
     lookups: list[float] = []
     sends: list[float] = []
-    original: Callable[..., Any] = storage._Consents.get
+    original: Callable[..., Any] = SqlConsents.get
 
     def timed_get(self: Any, *args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
@@ -42,7 +42,7 @@ def bench_lookup(db: Path, business_id: str, total_rows: int, sizes: Sizes) -> d
             lookups.append(time.perf_counter() - started)
 
     picks = random.Random(6).sample(range(total_rows), sizes.lookups + 50)  # noqa: S311
-    storage._Consents.get = timed_get  # type: ignore[method-assign]
+    SqlConsents.get = timed_get  # type: ignore[method-assign]
     try:
         for n, i in enumerate(picks):
             started = time.perf_counter()
@@ -60,7 +60,7 @@ def bench_lookup(db: Path, business_id: str, total_rows: int, sizes: Sizes) -> d
             elif n > 49:
                 sends.append(time.perf_counter() - started)
     finally:
-        storage._Consents.get = original  # type: ignore[method-assign]
+        SqlConsents.get = original  # type: ignore[method-assign]
         uow.engine.dispose()
     p99 = percentile(lookups, 0.99)
     return {

@@ -13,11 +13,20 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from neariq_sms.adapters.memory.telephony import SandboxState, SentSms
+from neariq_sms.adapters.sql.statements import per_dialect
 from neariq_sms.adapters.sql.tables import sandbox_messages, sandbox_numbers
 from neariq_sms.domain.phone import PhoneNumber
+
+# The unique number decides a purchase race between processes.
+_BUY = per_dialect(
+    lambda insert: (
+        insert(sandbox_numbers)
+        .on_conflict_do_nothing(index_elements=["number"])
+        .returning(sandbox_numbers.c.sid)
+    )
+)
 
 
 class SqlSandboxState:
@@ -29,13 +38,7 @@ class SqlSandboxState:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
-        # The unique number decides a purchase race between processes.
-        self._buy = (
-            insert(sandbox_numbers)
-            .on_conflict_do_nothing(index_elements=["number"])
-            .returning(sandbox_numbers.c.sid)
-        )
+        self._buy = _BUY[engine.dialect.name]
 
     def __repr__(self) -> str:
         return f"SqlSandboxState({self.engine.url.render_as_string(hide_password=True)!r})"

@@ -1,0 +1,149 @@
+"""Rows <-> domain objects: one declared mapping per table, no ORM instrumentation.
+
+A :class:`Mapping` pairs each attrs field of a domain class with a column of
+the same name unless told otherwise, and converts the few values that are
+not stored as they are (phone numbers as E.164 text, enums as their value,
+a send's answer as JSON).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import attrs
+import sqlalchemy as sa
+
+from neariq_sms.adapters.sql.tables import (
+    businesses,
+    consent_events,
+    consents,
+    dashboard_sessions,
+    inbound_messages,
+    messages,
+    sms_numbers,
+)
+from neariq_sms.domain.business import Business, DashboardSession, NumberStatus, SmsNumber
+from neariq_sms.domain.consent import ConsentEvent, ConsentEventKind, ConsentRecord
+from neariq_sms.domain.messages import (
+    InboundMessage,
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    SendAnswer,
+)
+from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.domain.plans import Plan
+
+T = TypeVar("T")
+Convert = Callable[[Any], Any]
+
+
+@attrs.frozen
+class Stored:
+    """How one field is stored: its column (default: the field's name) and the
+    conversions to and from the column's value (default: none)."""
+
+    column: str | None = None
+    dump: Convert | None = None
+    load: Convert | None = None
+
+
+def _e164(phone: PhoneNumber) -> str:
+    return phone.e164
+
+
+def _value(member: Any) -> Any:
+    return member.value
+
+
+def _enum(enum: Callable[[Any], Any]) -> Stored:
+    return Stored(dump=_value, load=enum)
+
+
+def _phone(column: str | None = None) -> Stored:
+    return Stored(column=column, dump=_e164, load=PhoneNumber)
+
+
+def answer_text(answer: SendAnswer | None) -> str | None:
+    if answer is None:
+        return None
+    values = attrs.asdict(answer)
+    values["status"] = answer.status.value if answer.status else None
+    return json.dumps(values, separators=(",", ":"))
+
+
+def _text_to_answer(text: str | None) -> SendAnswer | None:
+    if text is None:
+        return None
+    values = json.loads(text)
+    status = values.pop("status", None)
+    return SendAnswer(status=MessageStatus(status) if status else None, **values)
+
+
+class Mapping(Generic[T]):
+    """The columns of ``table`` for the fields of ``cls``; ``stored`` names the exceptions."""
+
+    def __init__(self, cls: type[T], table: sa.Table, **stored: Stored) -> None:
+        self.cls = cls
+        self.table = table
+        unknown = set(stored) - {field.name for field in attrs.fields(cls)}  # type: ignore[arg-type]
+        if unknown:
+            raise AssertionError(f"{cls.__name__} has no fields {sorted(unknown)}")
+        self._fields: list[tuple[str, str, Convert | None, Convert | None]] = []
+        for field in attrs.fields(cls):  # type: ignore[arg-type]
+            how = stored.get(field.name, Stored())
+            column = how.column or field.name
+            if column not in table.c:
+                raise AssertionError(f"{table.name} has no column {column!r}")
+            self._fields.append((field.alias, column, how.dump, how.load))
+
+    def values(self, obj: T) -> dict[str, Any]:
+        """The row for ``obj``, keyed by column name."""
+        return {
+            column: getattr(obj, name) if dump is None else dump(getattr(obj, name))
+            for name, column, dump, _ in self._fields
+        }
+
+    def load(self, row: sa.Row[Any]) -> T:
+        """The domain object of a row read with every column of the table."""
+        got = row._mapping
+        return self.cls(
+            **{
+                name: got[column] if load is None else load(got[column])
+                for name, column, _, load in self._fields
+            }
+        )
+
+
+BUSINESS = Mapping(Business, businesses, plan=_enum(Plan), active=Stored(load=bool))
+NUMBER = Mapping(SmsNumber, sms_numbers, number=_phone(), status=_enum(NumberStatus))
+CONSENT = Mapping(ConsentRecord, consents, phone=_phone())
+CONSENT_EVENT = Mapping(ConsentEvent, consent_events, phone=_phone(), kind=_enum(ConsentEventKind))
+MESSAGE = Mapping(
+    OutboundMessage,
+    messages,
+    to=_phone("to_phone"),
+    from_=_phone("from_phone"),
+    status=_enum(MessageStatus),
+    kind=_enum(MessageKind),
+    answer=Stored(dump=answer_text, load=_text_to_answer),
+)
+INBOUND = Mapping(
+    InboundMessage, inbound_messages, from_=_phone("from_phone"), to=_phone("to_phone")
+)
+SESSION = Mapping(DashboardSession, dashboard_sessions)
+
+__all__ = [
+    "BUSINESS",
+    "CONSENT",
+    "CONSENT_EVENT",
+    "INBOUND",
+    "MESSAGE",
+    "NUMBER",
+    "SESSION",
+    "Mapping",
+    "Stored",
+    "answer_text",
+]

@@ -1,0 +1,17 @@
+"""The SQL repositories, one module per aggregate, over one :class:`~..statements.Db`."""
+
+from neariq_sms.adapters.sql.repositories.allowances import SqlAllowances
+from neariq_sms.adapters.sql.repositories.businesses import SqlBusinesses, SqlSessions
+from neariq_sms.adapters.sql.repositories.consents import SqlConsents
+from neariq_sms.adapters.sql.repositories.messages import SqlInbound, SqlMessages
+from neariq_sms.adapters.sql.repositories.numbers import SqlNumbers
+
+__all__ = [
+    "SqlAllowances",
+    "SqlBusinesses",
+    "SqlConsents",
+    "SqlInbound",
+    "SqlMessages",
+    "SqlNumbers",
+    "SqlSessions",
+]

@@ -1,0 +1,80 @@
+"""Businesses and their dashboard sessions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+
+from neariq_sms.adapters.sql.mapping import BUSINESS, SESSION
+from neariq_sms.adapters.sql.statements import Db
+from neariq_sms.adapters.sql.tables import businesses, dashboard_sessions
+from neariq_sms.domain.business import Business, DashboardSession
+from neariq_sms.domain.errors import BusinessConflict
+
+_BUSINESS_BY_ID = sa.select(businesses).where(businesses.c.id == sa.bindparam("business_id"))
+# SQLite renders no FOR UPDATE: its writing transactions take the write lock up front.
+_BUSINESS_BY_ID_FOR_UPDATE = _BUSINESS_BY_ID.with_for_update()
+
+
+class SqlBusinesses:
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    def add(self, business: Business) -> None:
+        violated = self._db.guarded(businesses.insert(), BUSINESS.values(business))
+        if violated == businesses.primary_key.name:
+            raise BusinessConflict(business_id=business.id)
+        if violated is not None:
+            raise AssertionError(f"unexpected constraint {violated}")
+
+    def get(self, business_id: str, *, for_update: bool = False) -> Business | None:
+        query = _BUSINESS_BY_ID_FOR_UPDATE if for_update else _BUSINESS_BY_ID
+        row = self._db.conn.execute(query, {"business_id": business_id}).first()
+        return None if row is None else BUSINESS.load(row)
+
+    def update(self, business: Business) -> None:
+        values = BUSINESS.values(business)
+        del values["id"]
+        self._db.conn.execute(
+            sa.update(businesses).where(businesses.c.id == business.id).values(values)
+        )
+
+    def list(self) -> Sequence[Business]:
+        rows = self._db.conn.execute(
+            sa.select(businesses).order_by(businesses.c.created_at, businesses.c.id)
+        )
+        return [BUSINESS.load(row) for row in rows]
+
+
+class SqlSessions:
+    def __init__(self, db: Db) -> None:
+        self._db = db
+
+    def add(self, session: DashboardSession) -> None:
+        values = SESSION.values(session)
+        self._db.conn.execute(
+            self._db.insert(dashboard_sessions)
+            .values(values)
+            .on_conflict_do_update(
+                index_elements=["token_hash"],
+                set_={k: v for k, v in values.items() if k != "token_hash"},
+            )
+        )
+
+    def get(self, token_hash: str) -> DashboardSession | None:
+        row = self._db.conn.execute(
+            sa.select(dashboard_sessions).where(dashboard_sessions.c.token_hash == token_hash)
+        ).first()
+        return None if row is None else SESSION.load(row)
+
+    def delete(self, token_hash: str) -> None:
+        self._db.conn.execute(
+            sa.delete(dashboard_sessions).where(dashboard_sessions.c.token_hash == token_hash)
+        )
+
+    def delete_for_business(self, business_id: str) -> int:
+        result = self._db.conn.execute(
+            sa.delete(dashboard_sessions).where(dashboard_sessions.c.business_id == business_id)
+        )
+        return int(result.rowcount)

@@ -1,0 +1,125 @@
+"""What every repository's statements share: the dialect, status sets, key order,
+and which constraint a failed write violated.
+
+One way to pick the dialect (:meth:`Db.pick` over a :func:`per_dialect`
+table, built once at import), one way to write a set of statuses
+(:func:`one_of`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from neariq_sms.adapters.sql.tables import metadata
+
+#: The INSERT of each dialect: both support ``ON CONFLICT`` and ``RETURNING``.
+_INSERTS: dict[str, Callable[[sa.Table], Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+T = TypeVar("T")
+#: Rows per statement when a repository is handed many keys at once.
+CHUNK = 500
+
+
+def per_dialect(build: Callable[[Callable[[sa.Table], Any]], T]) -> dict[str, T]:
+    """``build(insert)`` once for each dialect, keyed by dialect name.
+
+    A statement built per call costs more Python time than SQLite takes to
+    run it: build the dialect-specific ones at import, bind them per call.
+    """
+    return {name: build(insert) for name, insert in _INSERTS.items()}
+
+
+def one_of(column: sa.ColumnElement[str], values: Iterable[str]) -> sa.ColumnElement[bool]:
+    """``column IN (values)`` for a fixed set: plain bound parameters, where ``in_()``
+    would make SQLAlchemy re-render an expanding parameter on every execution."""
+    return sa.or_(*(column == value for value in sorted(values)))
+
+
+def sorts_before(
+    at_column: sa.ColumnElement[Any], key_column: sa.ColumnElement[Any], key: tuple[datetime, str]
+) -> sa.ColumnElement[bool]:
+    """``(at_column, key_column) < key``, spelled so both engines use the index."""
+    at, tie = key
+    return sa.or_(at_column < at, sa.and_(at_column == at, key_column < tie))
+
+
+class Db:
+    """One open connection and its dialect."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.conn = connection
+        self.dialect = connection.dialect.name
+
+    def pick(self, statements: dict[str, T]) -> T:
+        """This dialect's entry of a :func:`per_dialect` table."""
+        return statements[self.dialect]
+
+    def insert(self, table: sa.Table) -> Any:
+        """An INSERT that supports ``ON CONFLICT`` on this dialect."""
+        return self.pick(_INSERTS)(table)
+
+    def guarded(self, statement: sa.Executable, params: Any = None) -> str | None:
+        """Run a write in a savepoint; the name of the constraint it violated, if any.
+
+        The savepoint keeps the transaction usable (PostgreSQL aborts a
+        transaction on any error otherwise). Violations that name no
+        constraint (foreign keys on SQLite) propagate.
+        """
+        try:
+            with self.conn.begin_nested():
+                self.conn.execute(statement, params)
+        except IntegrityError as exc:
+            name = violated(exc)
+            if name is None:
+                raise
+            return name
+        return None
+
+
+def _sqlite_unique_names() -> dict[tuple[str, ...], str]:
+    """SQLite names the columns of a violated unique key, not the key: map them back."""
+    names: dict[tuple[str, ...], str] = {}
+    for table in metadata.tables.values():
+        keys: list[tuple[str, Collection[sa.Column[Any]]]] = [
+            (str(table.primary_key.name), list(table.primary_key.columns))
+        ]
+        keys += [
+            (str(c.name), list(c.columns))
+            for c in table.constraints
+            if isinstance(c, sa.UniqueConstraint)
+        ]
+        keys += [(str(i.name), list(i.columns)) for i in table.indexes if i.unique]
+        for name, columns in keys:
+            names[tuple(f"{table.name}.{col.name}" for col in columns)] = name
+    return names
+
+
+_SQLITE_UNIQUE = _sqlite_unique_names()
+_SQLITE_MESSAGE = re.compile(r"^(UNIQUE|CHECK) constraint failed: (.+)$")
+
+
+def violated(exc: IntegrityError) -> str | None:
+    """The name of the constraint an ``IntegrityError`` reports, when it names one."""
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None:  # psycopg
+        name = getattr(diag, "constraint_name", None)
+        return str(name) if name else None
+    match = _SQLITE_MESSAGE.match(str(exc.orig))
+    if match is None:
+        return None
+    kind, detail = match.groups()
+    if kind == "CHECK":
+        return detail
+    return _SQLITE_UNIQUE.get(tuple(part.strip() for part in detail.split(",")))
+
+
+__all__ = ["CHUNK", "Db", "one_of", "per_dialect", "sorts_before", "violated"]
