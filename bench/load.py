@@ -34,8 +34,7 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
@@ -46,7 +45,7 @@ from neariq_sms.adapters.clock import SystemClock
 from neariq_sms.adapters.sql import SqlUnitOfWork, make_engine, upgrade
 from neariq_sms.adapters.twilio import RetryPolicy, TwilioTelephony
 from neariq_sms.domain import Plan, Policy, ProviderError, SmsError
-from neariq_sms.ports import UnitOfWork
+from neariq_sms.testing import FaultyUnitOfWork, StorageDown
 
 PUBLIC_URL = "https://sms.example.com"
 AREA_CODES = ("512", "415", "212")
@@ -67,42 +66,6 @@ POLICY = Policy(
     review_cooldown=timedelta(0),
     quiet_hours=None,
 )
-
-
-class StorageDown(ConnectionError):
-    pass
-
-
-class FlakyUnitOfWork:
-    """A unit of work whose commits fail at random (a database going away)."""
-
-    def __init__(self, inner: UnitOfWork, rate: float, rng: random.Random) -> None:
-        self.inner, self.rate, self.rng = inner, rate, rng
-        self.injected = 0
-
-    def __enter__(self) -> Self:
-        self.inner.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.inner.__exit__(exc_type, exc, tb)
-
-    def commit(self) -> None:
-        if self.rng.random() < self.rate:
-            self.injected += 1
-            raise StorageDown("injected commit failure")
-        self.inner.commit()
-
-    def rollback(self) -> None:
-        self.inner.rollback()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
 
 
 def _engine(url: str, schema: str, **kwargs: Any) -> sa.Engine:
@@ -137,7 +100,7 @@ def worker(config: dict[str, Any], index: int, results: Any) -> None:
     rng = random.Random(config["seed"] * 1000 + index)
     engine = _engine(config["url"], config["schema"], pool_size=1, max_overflow=0)
     healthy = SqlUnitOfWork(engine)
-    uow = FlakyUnitOfWork(healthy, config["storage_fault_rate"], rng)
+    uow = FaultyUnitOfWork(healthy, rate=config["storage_fault_rate"], rng=rng)
     telephony = _twilio(config)
     clock = SystemClock()
     deps: dict[str, Any] = {"uow": uow, "clock": clock}
@@ -263,7 +226,7 @@ def worker(config: dict[str, Any], index: int, results: Any) -> None:
                             business, choice, **deps, telephony=telephony, policy=POLICY
                         ),
                     )
-    counts["storage faults injected"] = uow.injected
+    counts["storage faults injected"] = uow.failures
     engine.dispose()
     results.put(dict(counts))
 
@@ -272,7 +235,7 @@ def reconciler(config: dict[str, Any], results: Any) -> None:
     """Reconcile alongside the traffic, as an operator's cron would, with flaky storage."""
     rng = random.Random(config["seed"])
     engine = _engine(config["url"], config["schema"], pool_size=1, max_overflow=0)
-    uow = FlakyUnitOfWork(SqlUnitOfWork(engine), config["storage_fault_rate"], rng)
+    uow = FaultyUnitOfWork(SqlUnitOfWork(engine), rate=config["storage_fault_rate"], rng=rng)
     telephony = _twilio(config)
     counts: Counter[str] = Counter()
     deadline = time.monotonic() + config["seconds"]
@@ -292,7 +255,7 @@ def reconciler(config: dict[str, Any], results: Any) -> None:
             for resolution in report.resolutions:
                 counts[f"reconcile live: {resolution.outcome}"] += 1
         pause.wait(0.5)
-    counts["storage faults injected"] = uow.injected
+    counts["storage faults injected"] = uow.failures
     engine.dispose()
     results.put(dict(counts))
 
@@ -537,18 +500,7 @@ def run(
         "provider_faults_injected": sum(provider_faults.values()),
         "provider_faults": dict(sorted(provider_faults.items())),
         "outcomes": dict(sorted(totals.items())),
-        "reconciled": {
-            o: report.count(o)
-            for o in (
-                "sent",
-                "failed",
-                "activated",
-                "dropped",
-                "released",
-                "orphaned",
-                "unresolved",
-            )
-        },
+        "reconciled": report.counts(),
         "provider_messages": len(provider["sent"]),
         "rows": tables,
         "failed_workers": failed_workers,

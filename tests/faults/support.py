@@ -1,5 +1,6 @@
-"""Fault-injection helpers: a unit of work that fails at its n-th transaction, a
-provider that notes every send to an opted-out phone, and the invariant check.
+"""Fault-injection helpers: a provider that notes every send to an opted-out phone
+and the invariant check (the unit of work that fails on cue is
+:class:`neariq_sms.testing.FaultyUnitOfWork`, re-exported here).
 
 The invariants, stated once (every fault test and the load run check them):
 
@@ -24,8 +25,7 @@ The invariants, stated once (every fault test and the load run check them):
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any
 
 import attrs
 
@@ -37,69 +37,16 @@ from neariq_sms.domain import (
     SentMessage,
 )
 from neariq_sms.ports import UnitOfWork
+from neariq_sms.testing import FaultyUnitOfWork, StorageDown, Where
 
-Where = Literal["enter", "commit"]
-
-
-class StorageDown(ConnectionError):
-    """What the fault-injecting unit of work raises: the database went away."""
-
-
-@attrs.define
-class FaultyUnitOfWork:
-    """Wraps a unit of work; its ``fail_at``-th transaction fails at ``where``.
-
-    ``enter``: the database is unreachable when the block opens (nothing of the
-    block runs). ``commit``: the block runs, then its commit fails (nothing of it
-    is kept). With ``stays_down`` every later transaction fails the same way.
-    Counts every transaction, so a dry run tells how many an operation opens.
-    A test-only fake of the storage port.
-    """
-
-    inner: UnitOfWork
-    fail_at: int | None = None
-    where: Where = "commit"
-    stays_down: bool = False
-    transactions: int = 0
-    failed: bool = False
-    #: The numbers of the transactions that committed (or tried to).
-    committing: list[int] = attrs.Factory(list)
-
-    def _failing(self) -> bool:
-        if self.fail_at is None:
-            return False
-        if self.stays_down:
-            return self.transactions >= self.fail_at
-        return self.transactions == self.fail_at
-
-    def __enter__(self) -> Self:
-        self.transactions += 1
-        if self.where == "enter" and self._failing():
-            self.failed = True
-            raise StorageDown("the database is unreachable")
-        self.inner.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.inner.__exit__(exc_type, exc, tb)
-
-    def commit(self) -> None:
-        self.committing.append(self.transactions)
-        if self.where == "commit" and self._failing():
-            self.failed = True
-            raise StorageDown("the commit failed")
-        self.inner.commit()
-
-    def rollback(self) -> None:
-        self.inner.rollback()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+__all__ = [
+    "FaultyUnitOfWork",
+    "GuardedTelephony",
+    "ProviderView",
+    "StorageDown",
+    "Where",
+    "violations",
+]
 
 
 class GuardedTelephony(SimulatedTelephony):

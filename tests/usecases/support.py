@@ -1,13 +1,10 @@
-"""Helpers for use-case tests: a storage snapshot read through the port, a
-unit of work whose commit fails on cue, and a ready business."""
+"""Helpers for use-case tests: a storage snapshot read through the port and a
+ready business."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from types import TracebackType
-from typing import Any, Self
-
-import attrs
+from typing import Any
 
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.memory import ManualClock, SimulatedTelephony
@@ -86,45 +83,3 @@ def policy(**limits: int) -> Policy:
     from neariq_sms.domain import Plan
 
     return Policy(monthly_allowance={Plan(k): v for k, v in limits.items()})
-
-
-@attrs.define
-class FailingCommit:
-    """A unit of work whose ``commit`` raises once, on the n-th commit from now.
-
-    A fake of the storage port (what a database that goes away looks like);
-    everything else is the wrapped unit of work's.
-    """
-
-    inner: UnitOfWork
-    fail_on: int | None = None
-    commits: int = 0
-
-    def fail_commit(self, nth: int = 1) -> None:
-        self.commits, self.fail_on = 0, nth
-
-    def commit(self) -> None:
-        self.commits += 1
-        if self.commits == self.fail_on:
-            self.fail_on = None
-            raise ConnectionError("the database went away")
-        self.inner.commit()
-
-    def rollback(self) -> None:
-        self.inner.rollback()
-
-    def __enter__(self) -> Self:
-        self.inner.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.inner.__exit__(exc_type, exc, tb)
-
-    def __getattr__(self, name: str) -> Any:
-        # Repositories (businesses, numbers, ...) are the wrapped unit of work's.
-        return getattr(self.inner, name)

@@ -26,10 +26,10 @@ from neariq_sms.domain import (
     SmsNotConfigured,
 )
 from neariq_sms.ports import UnitOfWork
+from neariq_sms.testing import FaultyUnitOfWork
 from tests.usecases.support import (
     AUSTIN_NUMBER,
     CUSTOMER,
-    FailingCommit,
     provider_state,
     ready_business,
     snapshot,
@@ -166,8 +166,7 @@ def test_when_storing_fails_after_the_purchase_the_number_is_released_again(
     """No paid, orphaned number: the provider gets the number back, storage holds no
     slot for it, and the business can provision again."""
     business = uc.create_business("Shop", "growth", uow=uow, clock=clock)
-    flaky = FailingCommit(uow)
-    flaky.fail_commit(2)  # the claim commits; storing the bought number fails
+    flaky = FaultyUnitOfWork(uow, fail_at=2)  # the claim commits; storing the bought number fails
 
     with pytest.raises(ConnectionError):
         provision(flaky, telephony, clock, business.id)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Literal, get_args
 
 import attrs
 
@@ -38,6 +38,8 @@ Outcome = Literal[
     "orphaned",  # the same, reported only (release_orphans=False)
     "unresolved",  # the provider could not be asked; left as it was
 ]
+#: Every outcome, in the order reports count them.
+OUTCOMES: tuple[Outcome, ...] = get_args(Outcome)
 
 
 @attrs.frozen
@@ -97,18 +99,13 @@ class ReconcileReport:
         """True when the run changed storage or the provider account."""
         return any(r.outcome not in ("orphaned", "unresolved") for r in self.resolutions)
 
+    def counts(self) -> dict[Outcome, int]:
+        """How many resolutions had each outcome (every outcome, zeros too)."""
+        return {outcome: self.count(outcome) for outcome in OUTCOMES}
+
     def summary(self) -> str:
         """The count line."""
-        outcomes: tuple[Outcome, ...] = (
-            "sent",
-            "failed",
-            "activated",
-            "dropped",
-            "released",
-            "orphaned",
-            "unresolved",
-        )
-        parts = ", ".join(f"{self.count(o)} {o}" for o in outcomes)
+        parts = ", ".join(f"{n} {outcome}" for outcome, n in self.counts().items())
         return f"reconciled {len(self.resolutions)}: {parts}"
 
 
@@ -363,4 +360,4 @@ def _orphans(
     return done
 
 
-__all__ = ["DEFAULT_OLDER_THAN", "ReconcileReport", "Resolution", "reconcile"]
+__all__ = ["DEFAULT_OLDER_THAN", "OUTCOMES", "ReconcileReport", "Resolution", "reconcile"]
