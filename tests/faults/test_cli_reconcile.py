@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 from datetime import timedelta
@@ -14,20 +13,12 @@ from neariq_sms import usecases as uc
 from neariq_sms.adapters.memory import InMemoryUnitOfWork, ManualClock, SimulatedTelephony
 from neariq_sms.cli import main
 from neariq_sms.domain import PhoneNumber, ProviderError
+from tests.cli.test_cli import database
 from tests.conftest import NOON_IN_AUSTIN
 from tests.http.live import clean_env, neariq_sms_command
 from tests.usecases.support import CUSTOMER, ready_business
 
-
-@pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    for name in list(os.environ):
-        if name.startswith(("NEARIQ_SMS_", "TWILIO_")):
-            monkeypatch.delenv(name)
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-    monkeypatch.setenv("NEARIQ_SMS_DATABASE_URL", url)
-    assert main(["db", "upgrade"]) == 0
-    return url
+__all__ = ["database"]  # the CLI tests' fixture, shared
 
 
 def test_help_names_the_threshold_and_its_default(capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,47 +14,27 @@ import pytest
 
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.memory import InMemoryUnitOfWork, ManualClock
-from neariq_sms.adapters.twilio import RetryPolicy, TwilioTelephony
+from neariq_sms.adapters.twilio import TwilioTelephony
 from neariq_sms.domain import MessageStatus, NumberStatus, PhoneNumber, ProviderError, SmsError
 from neariq_sms.ports import UnitOfWork
 from tests.conftest import NOON_IN_AUSTIN
 from tests.faults.support import FaultyUnitOfWork, ProviderView, violations
+from tests.twilio.conftest import sleeps, twilio
 from tests.twilio.fake_twilio import FakeTwilio
 
-PUBLIC_URL = "https://sms.example.com"
+__all__ = ["sleeps", "twilio"]  # the Twilio tests' fixtures, shared
 CUSTOMER = "+15557654321"
 NUMBER = "+15125550123"
 LATER = timedelta(minutes=16)
-TIMEOUT = 0.3
 #: Longer than the client's timeout: the fake acts, then answers too late.
 SLOW = 1.0
 
 
 @pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(NOON_IN_AUSTIN)
-
-
-@pytest.fixture
 def fake(clock: ManualClock) -> Iterator[FakeTwilio]:
+    """The fake on the use cases' clock (the ``twilio`` fixture talks to this one)."""
     with FakeTwilio(now=clock.now) as server:
         yield server
-
-
-@pytest.fixture
-def sleeps() -> list[float]:
-    return []
-
-
-@pytest.fixture
-def twilio(fake: FakeTwilio, sleeps: list[float]) -> TwilioTelephony:
-    return TwilioTelephony(
-        fake.client(),
-        public_url=PUBLIC_URL,
-        timeout=TIMEOUT,
-        retry=RetryPolicy(attempts=3, base_delay=0.01, max_delay=2.0),
-        sleep=sleeps.append,
-    )
 
 
 @pytest.fixture

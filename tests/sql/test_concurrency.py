@@ -7,7 +7,6 @@ a file, so the provider calls of all processes can be counted.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
 from collections.abc import Iterator
 from multiprocessing.managers import SyncManager
@@ -37,14 +36,6 @@ CONTENDERS = 8
 OPTED_OUT_ROUNDS, OPTED_OUT_WORKERS = 20, 15
 TIMEOUT = 120
 NUMBER = "+15125550123"
-
-
-@pytest.fixture(scope="module")
-def processes() -> Iterator[tuple[Pool, SyncManager]]:
-    """Sixteen spawned worker processes, shared by the races of this module."""
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, context.Pool(WORKERS) as pool:
-        yield pool, manager
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

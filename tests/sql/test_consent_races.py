@@ -4,8 +4,6 @@ write, and the audit trail's times follow commit order."""
 from __future__ import annotations
 
 import itertools
-import multiprocessing
-from collections.abc import Iterator
 from multiprocessing.managers import SyncManager
 from multiprocessing.pool import Pool
 from pathlib import Path
@@ -24,13 +22,6 @@ pytestmark = pytest.mark.slow
 WORKERS = 6
 TIMEOUT = 180
 __all__ = ["database"]  # the fixture, shared with the other races
-
-
-@pytest.fixture(scope="module")
-def processes() -> Iterator[tuple[Pool, SyncManager]]:
-    context = multiprocessing.get_context("spawn")
-    with context.Manager() as manager, context.Pool(WORKERS) as pool:
-        yield pool, manager
 
 
 def _start(processes: tuple[Pool, SyncManager], calls: list[tuple[Any, ...]]) -> list[Any]:

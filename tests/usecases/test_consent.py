@@ -21,11 +21,6 @@ from neariq_sms.ports import UnitOfWork
 from tests.usecases.support import CUSTOMER, snapshot
 
 
-@pytest.fixture
-def business_id(uow: UnitOfWork, clock: ManualClock) -> str:
-    return uc.create_business("Aster Grove Fitness", "growth", uow=uow, clock=clock).id
-
-
 def phone(n: int) -> str:
     return f"+1555765{n:04d}"
 

@@ -16,11 +16,6 @@ from neariq_sms.ports import UnitOfWork
 from tests.usecases.support import CUSTOMER
 
 
-@pytest.fixture
-def business_id(uow: UnitOfWork, clock: ManualClock) -> str:
-    return uc.create_business("Aster Grove Fitness", "growth", uow=uow, clock=clock).id
-
-
 def at(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
 
