@@ -239,3 +239,60 @@ def test_upgrading_a_sandbox_database_from_0001_keeps_its_numbers_sendable(
     with empty_engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), metadata)
     assert diff == []
+
+
+def test_upgrading_a_0003_database_keeps_every_row_and_builds_its_threads(
+    empty_engine: sa.Engine,
+) -> None:
+    """0004 adds reminders and threads: every message, inbound message and consent
+    event of a 0.1.0-era database stays; each (business, phone) pair gets its thread
+    with its latest message; the history counts as read."""
+    upgrade(empty_engine, "0003")
+    customer, other = "+15557654321", "+15557654322"
+    with empty_engine.begin() as connection:
+        connection.execute(
+            businesses.insert(),
+            {
+                "id": "b1",
+                "name": "Shop",
+                "plan": "growth",
+                "created_at": T0,
+                "timezone": "America/Chicago",
+                "active": True,
+            },
+        )
+        for i, (to, at) in enumerate([(customer, T0), (other, T0 + timedelta(hours=2))]):
+            connection.execute(
+                sa.text(
+                    "INSERT INTO messages (id, business_id, to_phone, from_phone, body, segments,"
+                    " units, period, status, created_at, kind) VALUES (:id, 'b1', :to,"
+                    " '+15125550123', :body, 1, 1, '2026-03', 'delivered', :at, 'review_request')"
+                ),
+                {"id": f"m{i}", "to": to, "body": f"review {i}", "at": at},
+            )
+        connection.execute(
+            sa.text(
+                "INSERT INTO inbound_messages (id, business_id, from_phone, to_phone, body,"
+                " received_at, provider_sid) VALUES ('i1', 'b1', :from_, '+15125550123',"
+                " 'Thanks!', :at, 'SM1')"
+            ),
+            {"from_": customer, "at": T0 + timedelta(hours=1)},
+        )
+    upgrade(empty_engine)
+
+    uow = SqlUnitOfWork(empty_engine)
+    with uow:
+        stored = [m.id for m in uow.messages.for_business("b1")]
+        inbound = uow.inbound.get("i1")
+        threads = list(uow.conversations.page("b1", before=None, limit=10))
+    assert stored == ["m0", "m1"]
+    assert inbound is not None
+    assert inbound.body == "Thanks!"
+    assert [(t.phone.e164, t.last_body, t.last_kind, t.unread) for t in threads] == [
+        (other, "review 1", "review_request", 0),
+        (customer, "Thanks!", "inbound", 0),
+    ]
+    assert threads[1].last_inbound_at == T0 + timedelta(hours=1)
+    with empty_engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert diff == []

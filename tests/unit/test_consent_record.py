@@ -52,7 +52,7 @@ def test_each_first_record_comes_with_the_event_that_records_it() -> None:
 
 
 def test_a_newer_consent_renews_and_an_older_or_equal_one_changes_nothing() -> None:
-    """renewed moves consented_at forward with a CONSENTED event, never back."""
+    """renewed moves consented_at forward with a RENEWED event, never back."""
     record = _consented(at=T0)
     assert record.renewed(source="web_form", at=T0, now=LATER) is None
     assert record.renewed(source="web_form", at=T0 - timedelta(days=1), now=LATER) is None
@@ -60,7 +60,7 @@ def test_a_newer_consent_renews_and_an_older_or_equal_one_changes_nothing() -> N
     assert change is not None
     renewed, event = change
     assert (renewed.source, renewed.consented_at, renewed.updated_at) == ("web_form", LATER, LATER)
-    assert event == ConsentEvent("b1", PHONE, ConsentEventKind.CONSENTED, "web_form", LATER)
+    assert event == ConsentEvent("b1", PHONE, ConsentEventKind.RENEWED, "web_form", LATER)
 
 
 def test_a_consent_write_never_lifts_an_opt_out() -> None:

@@ -15,9 +15,9 @@ from neariq_sms.domain.reminders import (
     MAX_LEAD,
     MIN_LEAD,
     Appointment,
+    parse_reminder_template,
     reminder_send_at,
     render_reminder,
-    validate_reminder_template,
     validity_period,
 )
 from tests.strategies import moments
@@ -109,9 +109,9 @@ def test_the_text_names_the_appointment_on_the_business_clock_and_ends_with_the_
 
 
 def test_a_template_may_use_only_the_reminder_placeholders() -> None:
-    assert validate_reminder_template("{first_name}: {date} {time} at {business_name}")
+    assert parse_reminder_template("{first_name}: {date} {time} at {business_name}")
     with pytest.raises(InvalidField):
-        validate_reminder_template("{review_link}")
+        parse_reminder_template("{review_link}")
 
 
 def test_validity_lasts_until_the_start_at_most_ten_hours() -> None:

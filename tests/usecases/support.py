@@ -43,6 +43,7 @@ def snapshot(
                     for p in known
                 },
                 "used": {m: uow.allowances.used(business.id, m) for m in months},
+                "threads": list(uow.conversations.page(business.id, before=None, limit=10**6)),
             }
     return state
 

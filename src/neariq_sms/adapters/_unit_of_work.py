@@ -10,6 +10,7 @@ from neariq_sms.ports.storage import (
     AllowanceRepository,
     BusinessRepository,
     ConsentRepository,
+    ConversationRepository,
     InboundRepository,
     MessageRepository,
     NumberRepository,
@@ -94,3 +95,7 @@ class ThreadLocalUnitOfWork:
     @property
     def sessions(self) -> SessionRepository:
         return self._block().sessions
+
+    @property
+    def conversations(self) -> ConversationRepository:
+        return self._block().conversations

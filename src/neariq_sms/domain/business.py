@@ -11,6 +11,7 @@ from neariq_sms.domain.errors import InvalidField
 from neariq_sms.domain.parsing import parse_template, parse_text, parse_timezone
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import Plan
+from neariq_sms.domain.reminders import parse_reminder_template
 
 MAX_BUSINESS_NAME = 120
 MAX_REVIEW_URL = 500
@@ -36,6 +37,8 @@ class Business:
     active: bool = True
     #: Review-request template; ``None`` uses the library's default.
     review_template: str | None = None
+    #: Appointment-reminder template; ``None`` uses the library's default.
+    reminder_template: str | None = None
 
     @classmethod
     def create(
@@ -48,6 +51,7 @@ class Business:
         review_url: str | None = None,
         timezone: str = DEFAULT_TIMEZONE,
         review_template: str | None = None,
+        reminder_template: str | None = None,
     ) -> Business:
         """A new active business from raw input, each value checked in this order.
 
@@ -65,6 +69,9 @@ class Business:
             review_url=_parse_review_url(review_url),
             timezone=parse_timezone(timezone),
             review_template=parse_template(review_template) if review_template else None,
+            reminder_template=(
+                parse_reminder_template(reminder_template) if reminder_template else None
+            ),
         )
 
     def with_plan(self, plan: Plan) -> Business:

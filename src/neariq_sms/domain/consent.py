@@ -26,6 +26,8 @@ class ConsentEventKind(enum.Enum):
     CONSENTED = "consented"
     OPTED_OUT = "opted_out"
     OPTED_IN = "opted_in"
+    #: A newer consent for a phone that already had one.
+    RENEWED = "renewed"
 
 
 @attrs.frozen
@@ -121,7 +123,7 @@ class ConsentRecord:
             raise RecipientOptedOut()
         if not self._older_than(at):
             return None
-        return self._consented(ConsentEventKind.CONSENTED, source, at=at, now=now)
+        return self._consented(ConsentEventKind.RENEWED, source, at=at, now=now)
 
     def withdrawn(self, *, source: str, now: datetime) -> ConsentChange | None:
         """Opt out now; ``None`` when already opted out (the first opt-out stays)."""

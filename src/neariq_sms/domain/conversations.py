@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import enum
 import unicodedata
 from datetime import datetime, timedelta
 
+import attrs
+
 from neariq_sms.domain.errors import InvalidField, MissingField
+from neariq_sms.domain.messages import InboundMessage, OutboundMessage
+from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.domain.segments import count_segments
 
 #: A customer who texted in may be answered without a consent record this long after.
 REPLY_WINDOW = timedelta(hours=24)
@@ -32,4 +38,113 @@ def parse_reply_body(raw: object, *, field: str = "body") -> str:
     return body
 
 
-__all__ = ["MAX_REPLY_BODY", "REPLY_WINDOW", "parse_reply_body", "within_reply_window"]
+class Direction(enum.Enum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+#: The ``kind`` an inbound message shows in a thread (outbound ones show their MessageKind).
+INBOUND_KIND = "inbound"
+
+
+@attrs.frozen
+class Conversation:
+    """One (business, customer phone) thread as the conversation list shows it.
+
+    Kept up to date as each message is stored, so that the list never scans the
+    messages: ``last_*`` describe the latest message of either direction,
+    ``unread`` counts inbound messages since the thread was last marked read.
+    """
+
+    business_id: str
+    phone: PhoneNumber
+    last_message_at: datetime
+    last_direction: Direction
+    last_body: str
+    last_kind: str
+    unread: int = 0
+    last_inbound_at: datetime | None = None
+
+    def can_reply(self, *, consented: bool, opted_out: bool, now: datetime) -> bool:
+        """Would a reply pass the consent rules now: never after an opt-out, else
+        with a consent record or inside the customer's 24-hour window."""
+        return not opted_out and (consented or within_reply_window(self.last_inbound_at, now))
+
+
+#: The status an inbound message shows in a thread.
+RECEIVED = "received"
+
+
+@attrs.frozen
+class ThreadMessage:
+    """A message of either direction as a thread and the message lookup show it."""
+
+    id: str
+    direction: Direction
+    kind: str
+    to: PhoneNumber
+    from_: PhoneNumber
+    body: str
+    segments: int
+    status: str
+    created_at: datetime
+    provider_sid: str | None = None
+    error_code: int | None = None
+    send_at: datetime | None = None
+    updated_at: datetime | None = None
+    #: A reminder's appointment (the reminder list shows them).
+    reference: str | None = None
+    appointment_at: datetime | None = None
+
+    @property
+    def at(self) -> datetime:
+        return self.created_at
+
+    @classmethod
+    def outbound(cls, message: OutboundMessage) -> ThreadMessage:
+        return cls(
+            id=message.id,
+            direction=Direction.OUTBOUND,
+            kind=message.kind.value,
+            to=message.to,
+            from_=message.from_,
+            body=message.body,
+            segments=message.segments,
+            status=message.status.value,
+            created_at=message.created_at,
+            provider_sid=message.provider_sid,
+            error_code=message.error_code,
+            send_at=message.send_at,
+            updated_at=message.updated_at or message.created_at,
+            reference=message.reference,
+            appointment_at=message.appointment_at,
+        )
+
+    @classmethod
+    def inbound(cls, message: InboundMessage) -> ThreadMessage:
+        return cls(
+            id=message.id,
+            direction=Direction.INBOUND,
+            kind=INBOUND_KIND,
+            to=message.to,
+            from_=message.from_,
+            body=message.body,
+            segments=count_segments(message.body).segments,
+            status=RECEIVED,
+            created_at=message.received_at,
+            provider_sid=message.provider_sid,
+            updated_at=message.received_at,
+        )
+
+
+__all__ = [
+    "INBOUND_KIND",
+    "MAX_REPLY_BODY",
+    "RECEIVED",
+    "REPLY_WINDOW",
+    "Conversation",
+    "Direction",
+    "ThreadMessage",
+    "parse_reply_body",
+    "within_reply_window",
+]

@@ -26,6 +26,7 @@ __all__ = [
     "IdempotencyConflict",
     "InvalidField",
     "InvalidPhone",
+    "MessageNotFound",
     "MissingField",
     "NoSmsNumber",
     "NumberAlreadyProvisioned",
@@ -34,6 +35,9 @@ __all__ = [
     "PlanRequired",
     "ProviderError",
     "RecipientOptedOut",
+    "ReminderAlreadySent",
+    "ReminderConflict",
+    "ReminderNotFound",
     "SmsError",
     "SmsNotConfigured",
     "error",
@@ -180,6 +184,33 @@ class RecipientOptedOut(SmsError):
 )
 class OptOutLocked(SmsError):
     """Lifting an opt-out the customer made by text or the carrier reported."""
+
+
+@error("reminder_conflict", 409, "Another reminder with reference {reference} was just scheduled.")
+class ReminderConflict(SmsError):
+    """Internal: a concurrent request stored a pending reminder for the same reference
+    first (the partial unique index); the use case tries again and sees it."""
+
+    reference: str
+
+
+@error("message_not_found", 404, "The business has no message with this id.")
+class MessageNotFound(SmsError):
+    """Another business's message answers the same: ids reveal nothing."""
+
+
+@error("reminder_not_found", 404, "The business has no reminder with this reference.")
+class ReminderNotFound(SmsError):
+    pass
+
+
+@error(
+    "reminder_already_sent",
+    409,
+    "The reminder with this reference was already sent; it cannot be rescheduled.",
+)
+class ReminderAlreadySent(SmsError):
+    pass
 
 
 @error(

@@ -64,6 +64,7 @@ NEVER_SENT = frozenset({MessageStatus.FAILED, MessageStatus.CANCELED})
 
 class MessageKind(enum.Enum):
     REVIEW_REQUEST = "review_request"
+    REMINDER = "reminder"
     REPLY = "reply"
 
 
@@ -111,6 +112,12 @@ class OutboundMessage:
     updated_at: datetime | None = None
     #: ``None`` while the first request has not answered (or never did: a crash).
     answer: SendAnswer | None = None
+    #: A reminder's appointment: the host's id for it and when it begins.
+    reference: str | None = None
+    appointment_at: datetime | None = None
+    #: The carrier-required answer to a keyword (STOP, HELP): no allowance, and
+    #: the one message an opted-out phone still gets (its confirmation).
+    automatic: bool = False
 
 
 @attrs.frozen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import string
 from collections.abc import Sequence
 from datetime import datetime, timedelta
@@ -10,6 +11,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from neariq_sms.domain.errors import InvalidField
+from neariq_sms.domain.messages import MessageStatus
 from neariq_sms.domain.quiet_hours import QuietHours
 from neariq_sms.domain.review import OPT_OUT_FOOTER
 
@@ -28,6 +30,30 @@ DEFAULT_REMINDER_TEMPLATE = (
 _PLACEHOLDERS = {"first_name", "business_name", "date", "time"}
 
 
+class ReminderState(enum.Enum):
+    """What the reminder list filters on; each covers a set of message statuses."""
+
+    SCHEDULED = "scheduled"
+    #: Handed to the provider: any status from ``queued`` on, ``undelivered`` included.
+    SENT = "sent"
+    CANCELED = "canceled"
+    #: Never sent: the provider refused it.
+    FAILED = "failed"
+
+    @property
+    def statuses(self) -> frozenset[MessageStatus]:
+        return _STATES[self]
+
+
+_STATES = {
+    ReminderState.SCHEDULED: frozenset({MessageStatus.SCHEDULED}),
+    ReminderState.SENT: frozenset(s for s in MessageStatus if s.rank >= MessageStatus.QUEUED.rank)
+    - {MessageStatus.FAILED, MessageStatus.CANCELED},
+    ReminderState.CANCELED: frozenset({MessageStatus.CANCELED}),
+    ReminderState.FAILED: frozenset({MessageStatus.FAILED}),
+}
+
+
 @attrs.frozen
 class Appointment:
     """What a reminder is about: the host's appointment id and when it begins."""
@@ -41,7 +67,7 @@ class Appointment:
         return self.starts_at - self.lead
 
 
-def validate_reminder_template(template: str) -> str:
+def parse_reminder_template(template: str) -> str:
     """A template may use only ``{first_name}``, ``{business_name}``, ``{date}``, ``{time}``."""
     try:
         fields = {name for _, name, _, _ in string.Formatter().parse(template) if name is not None}
@@ -117,8 +143,9 @@ __all__ = [
     "MAX_VALIDITY",
     "MIN_LEAD",
     "Appointment",
+    "ReminderState",
+    "parse_reminder_template",
     "reminder_send_at",
     "render_reminder",
-    "validate_reminder_template",
     "validity_period",
 ]

@@ -15,6 +15,7 @@ from typing import Protocol, Self
 
 from neariq_sms.domain.business import Business, DashboardSession, SmsNumber
 from neariq_sms.domain.consent import ConsentEvent, ConsentRecord
+from neariq_sms.domain.conversations import Conversation
 from neariq_sms.domain.messages import (
     InboundMessage,
     MessageStatus,
@@ -244,6 +245,22 @@ class MessageRepository(Protocol):
         """Every message of the business, oldest first (audits and tests)."""
         ...
 
+    def latest_reminder(self, business_id: str, reference: str) -> OutboundMessage | None:
+        """The business's newest reminder with this reference (a reschedule makes a new one)."""
+        ...
+
+    def reminders(
+        self,
+        business_id: str,
+        *,
+        statuses: Collection[MessageStatus] | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Sequence[OutboundMessage]:
+        """The business's reminders, soonest ``send_at`` first by (send_at, id),
+        strictly after the cursor key when given; only ``statuses`` when given."""
+        ...
+
     def submitting_before(self, cutoff: datetime, limit: int) -> Sequence[OutboundMessage]:
         """Messages of every business that became ``submitting`` before ``cutoff``
         (by ``updated_at``) and are still, oldest first, at most ``limit``.
@@ -269,6 +286,35 @@ class InboundRepository(Protocol):
         limit: int,
     ) -> Sequence[InboundMessage]:
         """Messages from one phone, newest first by (received_at, id)."""
+        ...
+
+    def get(self, message_id: str) -> InboundMessage | None: ...
+
+
+class ConversationRepository(Protocol):
+    """One summary row per (business, phone) thread, so that the thread list
+    never scans the messages.
+
+    Adapters keep it themselves: every message stored (``messages.add``, and
+    ``inbound.add`` when it stores) updates its thread when the unit of work
+    commits — it becomes the last message unless a later one is there already,
+    and an inbound one adds one to ``unread`` and moves ``last_inbound_at`` —
+    in one atomic statement per thread (no read-modify-write). Written at
+    commit, thread rows are always the last rows a transaction locks (see
+    :class:`UnitOfWork`), and no use case can forget them.
+    """
+
+    def get(self, business_id: str, phone: PhoneNumber) -> Conversation | None: ...
+
+    def page(
+        self, business_id: str, *, before: tuple[datetime, str] | None, limit: int
+    ) -> Sequence[Conversation]:
+        """Threads, most recent activity first by (last_message_at, phone E.164),
+        strictly before the cursor key when given."""
+        ...
+
+    def mark_read(self, business_id: str, phone: PhoneNumber) -> None:
+        """Zero the thread's ``unread``; nothing when there is no such thread."""
         ...
 
 
@@ -308,6 +354,9 @@ class Repositories(Protocol):
     @property
     def sessions(self) -> SessionRepository: ...
 
+    @property
+    def conversations(self) -> ConversationRepository: ...
+
 
 class UnitOfWork(Repositories, Protocol):
     """The transaction boundary of a use case.
@@ -327,7 +376,9 @@ class UnitOfWork(Repositories, Protocol):
     2. consent rows (``consents.get``/``get_many`` with ``for_update``, and
        every consent write), several in E.164 order;
     3. message rows (``messages.transition``);
-    4. the allowance row of a month (``allowances.try_consume``/``give_back``).
+    4. the allowance row of a month (``allowances.try_consume``/``give_back``);
+    5. conversation rows (``conversations.mark_read``, and the thread updates
+       every stored message makes at commit).
 
     A send's first step reads the consent row for update, consumes the
     allowance and only then inserts its new message, which no other
@@ -359,6 +410,7 @@ __all__ = [
     "AllowanceRepository",
     "BusinessRepository",
     "ConsentRepository",
+    "ConversationRepository",
     "InboundRepository",
     "MessageRepository",
     "NumberRepository",

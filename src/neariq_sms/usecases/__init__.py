@@ -22,6 +22,13 @@ from neariq_sms.usecases.consent_import import (
     RejectedRow,
     import_consents,
 )
+from neariq_sms.usecases.conversations import (
+    ConversationSummary,
+    conversation_messages,
+    get_message,
+    list_conversations,
+    mark_conversation_read,
+)
 from neariq_sms.usecases.inbound import (
     ConversationItem,
     InboundResult,
@@ -49,6 +56,7 @@ from neariq_sms.usecases.sending import (
 __all__ = [
     "ConsentRow",
     "ConversationItem",
+    "ConversationSummary",
     "DispatchReport",
     "ImportReport",
     "InboundResult",
@@ -61,11 +69,13 @@ __all__ = [
     "SmsStatus",
     "change_plan",
     "consent_history",
+    "conversation_messages",
     "create_business",
     "deactivate_business",
     "dispatch_due",
     "export_consents",
     "get_consent",
+    "get_message",
     "get_status",
     "handle_inbound_message",
     "handle_status_callback",
@@ -73,6 +83,8 @@ __all__ = [
     "list_businesses",
     "list_consents",
     "list_conversation",
+    "list_conversations",
+    "mark_conversation_read",
     "opt_in",
     "opt_out",
     "provision_number",

@@ -25,6 +25,7 @@ def create_business(
     review_url: str | None = None,
     timezone: str = DEFAULT_TIMEZONE,
     review_template: str | None = None,
+    reminder_template: str | None = None,
     business_id: str | None = None,
 ) -> Business:
     """Create an active business. Raises ``MissingField``, ``InvalidField`` (see
@@ -37,6 +38,7 @@ def create_business(
         review_url=review_url,
         timezone=timezone,
         review_template=review_template,
+        reminder_template=reminder_template,
     )
     with uow:
         uow.businesses.add(business)

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from neariq_sms.domain.business import AvailableNumber
-from neariq_sms.domain.consent import ConsentRecord
+from neariq_sms.domain.consent import ConsentEvent, ConsentRecord
+from neariq_sms.domain.conversations import ThreadMessage
 from neariq_sms.domain.errors import SmsError
-from neariq_sms.usecases import Page, ProvisionResult, SendResult, SmsStatus
+from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.usecases import ConversationSummary, Page, ProvisionResult, SendResult, SmsStatus
 
 Json = dict[str, Any]
 
@@ -98,6 +100,77 @@ def consent_page_body(page: Page[ConsentRecord]) -> Json:
     return {"consents": [consent_body(r) for r in page.items], "nextCursor": page.next_cursor}
 
 
+def message_body(message: ThreadMessage) -> Json:
+    """MESSAGE: one message of either direction, as the lookup and a thread show it."""
+    return {
+        "id": message.id,
+        "direction": message.direction.value,
+        "kind": message.kind,
+        "to": message.to.e164,
+        "from": message.from_.e164,
+        "body": message.body,
+        "segments": message.segments,
+        "status": message.status,
+        "messageSid": message.provider_sid,
+        "errorCode": message.error_code,
+        "createdAt": iso_utc(message.created_at),
+        "sendAt": iso_utc(message.send_at),
+        "updatedAt": iso_utc(message.updated_at),
+    }
+
+
+def reminder_body(message: ThreadMessage) -> Json:
+    """A reminder in the list: MESSAGE with its ``reference`` and ``appointmentAt``."""
+    return {
+        **message_body(message),
+        "reference": message.reference,
+        "appointmentAt": iso_utc(message.appointment_at),
+    }
+
+
+def reminder_page_body(page: Page[ThreadMessage]) -> Json:
+    return {"reminders": [reminder_body(m) for m in page.items], "nextCursor": page.next_cursor}
+
+
+def thread_body(phone: PhoneNumber, page: Page[ThreadMessage]) -> Json:
+    """``GET /conversations/messages``: ``phone``, ``messages`` newest first, ``nextCursor``."""
+    return {
+        "phone": phone.e164,
+        "messages": [message_body(m) for m in page.items],
+        "nextCursor": page.next_cursor,
+    }
+
+
+def conversation_page_body(page: Page[ConversationSummary]) -> Json:
+    """``GET /conversations``: threads, most recent activity first."""
+    return {
+        "conversations": [
+            {
+                "phone": t.conversation.phone.e164,
+                "lastMessageAt": iso_utc(t.conversation.last_message_at),
+                "lastMessage": {
+                    "direction": t.conversation.last_direction.value,
+                    "body": t.conversation.last_body,
+                    "kind": t.conversation.last_kind,
+                },
+                "unread": t.conversation.unread,
+                "optedOut": t.opted_out,
+                "canReply": t.can_reply,
+            }
+            for t in page.items
+        ],
+        "nextCursor": page.next_cursor,
+    }
+
+
+def history_body(phone: PhoneNumber, events: Sequence[ConsentEvent]) -> Json:
+    """``GET /consents/history``: the phone's audit trail, oldest first."""
+    return {
+        "phone": phone.e164,
+        "events": [{"kind": e.kind.value, "source": e.source, "at": iso_utc(e.at)} for e in events],
+    }
+
+
 def error_body(code: str, message: str) -> Json:
     """The error shape: ``{"ok": false, "error": message, "code": code}``."""
     return {"ok": False, "error": message, "code": code}
@@ -112,11 +185,17 @@ __all__ = [
     "Json",
     "consent_body",
     "consent_page_body",
+    "conversation_page_body",
     "error_body",
+    "history_body",
     "iso_utc",
+    "message_body",
     "provision_body",
+    "reminder_body",
+    "reminder_page_body",
     "search_body",
     "send_body",
     "sms_error_body",
     "status_body",
+    "thread_body",
 ]

@@ -18,11 +18,13 @@ import attrs
 from neariq_sms.adapters._unit_of_work import ThreadLocalUnitOfWork
 from neariq_sms.domain.business import Business, DashboardSession, NumberStatus, SmsNumber
 from neariq_sms.domain.consent import ConsentEvent, ConsentRecord
+from neariq_sms.domain.conversations import INBOUND_KIND, Conversation, Direction
 from neariq_sms.domain.errors import (
     BusinessConflict,
     DuplicateNumber,
     IdempotencyConflict,
     NumberAlreadyProvisioned,
+    ReminderConflict,
 )
 from neariq_sms.domain.messages import (
     NEVER_SENT,
@@ -52,6 +54,7 @@ class _Store:
         self.inbound: dict[str, InboundMessage] = {}
         self.inbound_sids: dict[str, str] = {}
         self.sessions: dict[str, DashboardSession] = {}
+        self.conversations: dict[tuple[str, PhoneNumber], Conversation] = {}
 
 
 class _Tx:
@@ -60,6 +63,35 @@ class _Tx:
     def __init__(self, store: _Store) -> None:
         self.store = store
         self.undo: list[Callable[[], None]] = []
+        #: Thread updates of the messages stored, applied at commit (as SQL does).
+        self.notes: list[tuple[str, PhoneNumber, datetime, Direction, str, str]] = []
+
+    def note(
+        self,
+        business_id: str,
+        phone: PhoneNumber,
+        at: datetime,
+        direction: Direction,
+        body: str,
+        kind: str,
+    ) -> None:
+        self.notes.append((business_id, phone, at, direction, body, kind))
+
+    def apply_notes(self) -> None:
+        threads = self.store.conversations
+        for business_id, phone, at, direction, body, kind in self.notes:
+            key = (business_id, phone)
+            noted = _noted(
+                threads.get(key),
+                business_id,
+                phone,
+                at=at,
+                direction=direction,
+                body=body,
+                kind=kind,
+            )
+            self.put(threads, key, noted)
+        self.notes.clear()
 
     def put(self, table: dict[Any, Any], key: object, value: object) -> None:
         old = table.get(key, _MISSING)
@@ -78,6 +110,7 @@ class _Tx:
         items.extend(values)
 
     def rollback(self) -> None:
+        self.notes.clear()
         while self.undo:
             self.undo.pop()()
 
@@ -253,11 +286,23 @@ class _Messages:
             raise IdempotencyConflict(key=key)
         if message.id in self._s.messages:
             raise ValueError(f"duplicate message id {message.id}")
+        if message.reference is not None and message.status is MessageStatus.SCHEDULED:
+            pending = self.latest_reminder(message.business_id, message.reference)
+            if pending is not None and pending.status is MessageStatus.SCHEDULED:
+                raise ReminderConflict(reference=message.reference)
         self._tx.put(self._s.messages, message.id, message)
         if key is not None:
             self._tx.put(self._s.message_keys, (message.business_id, key), message.id)
         if message.provider_sid is not None:
             self._tx.put(self._s.message_sids, message.provider_sid, message.id)
+        self._tx.note(
+            message.business_id,
+            message.to,
+            message.created_at,
+            Direction.OUTBOUND,
+            message.body,
+            message.kind.value,
+        )
 
     def get(self, message_id: str) -> OutboundMessage | None:
         return self._s.messages.get(message_id)
@@ -361,6 +406,36 @@ class _Messages:
         rows = [m for m in self._s.messages.values() if m.business_id == business_id]
         return sorted(rows, key=lambda m: (m.created_at, m.id))
 
+    def latest_reminder(self, business_id: str, reference: str) -> OutboundMessage | None:
+        rows = [
+            m
+            for m in self._s.messages.values()
+            if m.business_id == business_id and m.reference == reference
+        ]
+        return max(rows, key=lambda m: (m.created_at, m.id), default=None)
+
+    def reminders(
+        self,
+        business_id: str,
+        *,
+        statuses: Collection[MessageStatus] | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Sequence[OutboundMessage]:
+        rows = sorted(
+            (
+                m
+                for m in self._s.messages.values()
+                if m.business_id == business_id
+                and m.kind is MessageKind.REMINDER
+                and (statuses is None or m.status in statuses)
+            ),
+            key=_send_order,
+        )
+        if after is not None:
+            rows = [m for m in rows if _send_order(m) > after]
+        return rows[:limit]
+
     def submitting_before(self, cutoff: datetime, limit: int) -> Sequence[OutboundMessage]:
         rows = [
             m
@@ -381,6 +456,14 @@ class _Inbound:
         self._tx.put(self._s.inbound, message.id, message)
         if sid is not None:
             self._tx.put(self._s.inbound_sids, sid, message.id)
+        self._tx.note(
+            message.business_id,
+            message.from_,
+            message.received_at,
+            Direction.INBOUND,
+            message.body,
+            INBOUND_KIND,
+        )
         return True
 
     def for_sender(
@@ -403,6 +486,36 @@ class _Inbound:
         if before is not None:
             rows = [m for m in rows if (m.received_at, m.id) < before]
         return rows[:limit]
+
+    def get(self, message_id: str) -> InboundMessage | None:
+        return self._s.inbound.get(message_id)
+
+
+class _Conversations:
+    def __init__(self, tx: _Tx) -> None:
+        self._tx, self._s = tx, tx.store
+
+    def get(self, business_id: str, phone: PhoneNumber) -> Conversation | None:
+        return self._s.conversations.get((business_id, phone))
+
+    def page(
+        self, business_id: str, *, before: tuple[datetime, str] | None, limit: int
+    ) -> Sequence[Conversation]:
+        rows = sorted(
+            (c for c in self._s.conversations.values() if c.business_id == business_id),
+            key=lambda c: (c.last_message_at, c.phone.e164),
+            reverse=True,
+        )
+        if before is not None:
+            rows = [c for c in rows if (c.last_message_at, c.phone.e164) < before]
+        return rows[:limit]
+
+    def mark_read(self, business_id: str, phone: PhoneNumber) -> None:
+        current = self._s.conversations.get((business_id, phone))
+        if current is not None and current.unread:
+            self._tx.put(
+                self._s.conversations, (business_id, phone), attrs.evolve(current, unread=0)
+            )
 
 
 class _Sessions:
@@ -439,8 +552,10 @@ class _Open:
         self.messages = _Messages(self.tx)
         self.inbound = _Inbound(self.tx)
         self.sessions = _Sessions(self.tx)
+        self.conversations = _Conversations(self.tx)
 
     def commit(self) -> None:
+        self.tx.apply_notes()
         self.tx.undo.clear()
 
     def rollback(self) -> None:
@@ -462,6 +577,33 @@ class InMemoryUnitOfWork(ThreadLocalUnitOfWork):
 
     def _begin(self) -> _Open:
         return _Open(self._store)
+
+
+def _noted(
+    current: Conversation | None,
+    business_id: str,
+    phone: PhoneNumber,
+    *,
+    at: datetime,
+    direction: Direction,
+    body: str,
+    kind: str,
+) -> Conversation:
+    """The thread once a message of it is stored (what the SQL upsert computes)."""
+    if current is None:
+        current = Conversation(business_id, phone, at, direction, body, kind)
+    elif at >= current.last_message_at:
+        current = attrs.evolve(
+            current, last_message_at=at, last_direction=direction, last_body=body, last_kind=kind
+        )
+    if direction is Direction.INBOUND:
+        latest = max(filter(None, (current.last_inbound_at, at)))
+        current = attrs.evolve(current, unread=current.unread + 1, last_inbound_at=latest)
+    return current
+
+
+def _send_order(message: OutboundMessage) -> tuple[datetime, str]:
+    return (message.send_at or message.created_at, message.id)
 
 
 def _conforms(uow: InMemoryUnitOfWork) -> UnitOfWork:

@@ -15,6 +15,7 @@ from neariq_sms.adapters.sql.repositories import (
     SqlAllowances,
     SqlBusinesses,
     SqlConsents,
+    SqlConversations,
     SqlInbound,
     SqlMessages,
     SqlNumbers,
@@ -33,15 +34,19 @@ class _Open:
         self.numbers = SqlNumbers(self.db)
         self.consents = SqlConsents(self.db)
         self.allowances = SqlAllowances(self.db)
-        self.messages = SqlMessages(self.db)
-        self.inbound = SqlInbound(self.db)
+        self.conversations = SqlConversations(self.db)
+        self.messages = SqlMessages(self.db, self.conversations)
+        self.inbound = SqlInbound(self.db, self.conversations)
         self.sessions = SqlSessions(self.db)
 
     def commit(self) -> None:
+        # Thread rows last: the lock order of ports.storage.
+        self.conversations.flush()
         if self.db.conn.in_transaction():
             self.db.conn.commit()
 
     def rollback(self) -> None:
+        self.conversations.discard()
         if self.db.conn.in_transaction():
             self.db.conn.rollback()
 

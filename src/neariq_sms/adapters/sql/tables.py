@@ -17,6 +17,7 @@ from sqlalchemy.engine import Dialect
 
 from neariq_sms.domain.business import NumberStatus
 from neariq_sms.domain.consent import ConsentEventKind
+from neariq_sms.domain.conversations import Direction
 from neariq_sms.domain.messages import MessageKind, MessageStatus
 from neariq_sms.domain.plans import Plan
 
@@ -61,6 +62,7 @@ metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 PHONE = 16
 SLUG = 40
 STATUS = 20
+REFERENCE = 200
 
 
 def _one_of(column: str, values: list[str]) -> str:
@@ -71,6 +73,10 @@ def _one_of(column: str, values: list[str]) -> str:
 def _values(enum: Any) -> list[str]:
     return [member.value for member in enum]
 
+
+REMINDER_SCHEDULED = (
+    f"reference IS NOT NULL AND status = '{MessageStatus.SCHEDULED.value}'"  # enum value
+)
 
 HOLDS_SLOT = _one_of("status", [NumberStatus.PENDING.value, NumberStatus.ACTIVE.value])
 
@@ -85,6 +91,7 @@ businesses = sa.Table(
     sa.Column("timezone", sa.String(), nullable=False),
     sa.Column("active", sa.Boolean(create_constraint=False), nullable=False),
     sa.Column("review_template", sa.Text),
+    sa.Column("reminder_template", sa.Text),
     sa.CheckConstraint(_one_of("plan", _values(Plan)), name="plan"),
 )
 
@@ -177,6 +184,15 @@ messages = sa.Table(
     sa.Column("updated_at", UtcDateTime),
     # What the first request answered (JSON), replayed to idempotent repeats.
     sa.Column("answer", sa.Text),
+    # A reminder's appointment: the host's id for it, when it begins.
+    sa.Column("reference", sa.String(REFERENCE)),
+    sa.Column("appointment_at", UtcDateTime),
+    sa.Column(
+        "automatic",
+        sa.Boolean(create_constraint=False),
+        nullable=False,
+        server_default=sa.false(),
+    ),
     sa.CheckConstraint(_one_of("status", _values(MessageStatus)), name="status"),
     sa.CheckConstraint(_one_of("kind", _values(MessageKind)), name="kind"),
     sa.CheckConstraint("units >= 0", name="units_not_negative"),
@@ -186,6 +202,20 @@ messages = sa.Table(
     ),
     sa.Index("ix_messages_status_send_at", "status", "send_at"),
     sa.Index("ix_messages_provider_sid", "provider_sid"),
+    # A reference's latest reminder; and at most one of them waiting to be sent.
+    sa.Index(
+        "ix_messages_business_id_reference_created_at", "business_id", "reference", "created_at"
+    ),
+    sa.Index(
+        "uq_messages_business_id_reference_scheduled",
+        "business_id",
+        "reference",
+        unique=True,
+        sqlite_where=sa.text(REMINDER_SCHEDULED),
+        postgresql_where=sa.text(REMINDER_SCHEDULED),
+    ),
+    # The reminder list: soonest send time first.
+    sa.Index("ix_messages_business_id_kind_send_at", "business_id", "kind", "send_at"),
 )
 
 inbound_messages = sa.Table(
@@ -206,6 +236,29 @@ inbound_messages = sa.Table(
         "business_id",
         "from_phone",
         "received_at",
+    ),
+)
+
+# One row per (business, customer phone) thread, written with each message, so
+# that the conversation list reads a page of rows and never scans the messages.
+conversations = sa.Table(
+    "conversations",
+    metadata,
+    sa.Column("business_id", sa.String(), sa.ForeignKey("businesses.id"), primary_key=True),
+    sa.Column("phone", sa.String(PHONE), primary_key=True),
+    sa.Column("last_message_at", UtcDateTime, nullable=False),
+    sa.Column("last_direction", sa.String(STATUS), nullable=False),
+    sa.Column("last_body", sa.Text, nullable=False),
+    sa.Column("last_kind", sa.String(STATUS), nullable=False),
+    sa.Column("unread", sa.Integer, nullable=False),
+    sa.Column("last_inbound_at", UtcDateTime),
+    sa.CheckConstraint(_one_of("last_direction", _values(Direction)), name="last_direction"),
+    sa.CheckConstraint("unread >= 0", name="unread_not_negative"),
+    sa.Index(
+        "ix_conversations_business_id_last_message_at_phone",
+        "business_id",
+        "last_message_at",
+        "phone",
     ),
 )
 

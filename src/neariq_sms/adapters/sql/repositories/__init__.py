@@ -3,6 +3,7 @@
 from neariq_sms.adapters.sql.repositories.allowances import SqlAllowances
 from neariq_sms.adapters.sql.repositories.businesses import SqlBusinesses, SqlSessions
 from neariq_sms.adapters.sql.repositories.consents import SqlConsents
+from neariq_sms.adapters.sql.repositories.conversations import SqlConversations
 from neariq_sms.adapters.sql.repositories.messages import SqlInbound, SqlMessages
 from neariq_sms.adapters.sql.repositories.numbers import SqlNumbers
 
@@ -10,6 +11,7 @@ __all__ = [
     "SqlAllowances",
     "SqlBusinesses",
     "SqlConsents",
+    "SqlConversations",
     "SqlInbound",
     "SqlMessages",
     "SqlNumbers",

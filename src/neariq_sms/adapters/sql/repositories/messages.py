@@ -14,9 +14,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from neariq_sms.adapters.sql.mapping import INBOUND, MESSAGE, answer_text
+from neariq_sms.adapters.sql.repositories.conversations import SqlConversations
 from neariq_sms.adapters.sql.statements import Db, one_of, per_dialect, sorts_before
 from neariq_sms.adapters.sql.tables import inbound_messages, messages
-from neariq_sms.domain.errors import IdempotencyConflict
+from neariq_sms.domain.conversations import INBOUND_KIND, Direction
+from neariq_sms.domain.errors import IdempotencyConflict, ReminderConflict
 from neariq_sms.domain.messages import (
     NEVER_SENT,
     InboundMessage,
@@ -63,8 +65,9 @@ def _transition(allowed_from: frozenset[str], columns: frozenset[str]) -> sa.Exe
 
 
 class SqlMessages:
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, threads: SqlConversations) -> None:
         self._db = db
+        self._threads = threads
 
     def _one(self, condition: sa.ColumnElement[bool]) -> OutboundMessage | None:
         row = self._db.conn.execute(sa.select(messages).where(condition).limit(1)).first()
@@ -77,9 +80,19 @@ class SqlMessages:
         key = message.idempotency_key
         added = self._db.conn.execute(self._db.pick(_ADD), MESSAGE.values(message))
         if added.first() is not None:
+            self._threads.note(
+                message.business_id,
+                message.to,
+                at=message.created_at,
+                direction=Direction.OUTBOUND,
+                body=message.body,
+                kind=message.kind.value,
+            )
             return
         if key is not None and self.by_idempotency_key(message.business_id, key) is not None:
             raise IdempotencyConflict(key=key)
+        if message.reference is not None and message.status is MessageStatus.SCHEDULED:
+            raise ReminderConflict(reference=message.reference)
         raise ValueError(f"duplicate message id {message.id}")
 
     def get(self, message_id: str) -> OutboundMessage | None:
@@ -180,6 +193,40 @@ class SqlMessages:
             .order_by(messages.c.created_at, messages.c.id)
         )
 
+    def latest_reminder(self, business_id: str, reference: str) -> OutboundMessage | None:
+        return self._one_ordered(
+            sa.and_(messages.c.business_id == business_id, messages.c.reference == reference),
+            messages.c.created_at.desc(),
+            messages.c.id.desc(),
+        )
+
+    def _one_ordered(
+        self, condition: sa.ColumnElement[bool], *order: sa.ColumnElement[Any]
+    ) -> OutboundMessage | None:
+        row = self._db.conn.execute(
+            sa.select(messages).where(condition).order_by(*order).limit(1)
+        ).first()
+        return None if row is None else MESSAGE.load(row)
+
+    def reminders(
+        self,
+        business_id: str,
+        *,
+        statuses: Collection[MessageStatus] | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Sequence[OutboundMessage]:
+        m = messages.c
+        query = sa.select(messages).where(
+            m.business_id == business_id, m.kind == MessageKind.REMINDER.value
+        )
+        if statuses is not None:
+            query = query.where(one_of(m.status, (s.value for s in statuses)))
+        if after is not None:
+            at, tie = after
+            query = query.where(sa.or_(m.send_at > at, sa.and_(m.send_at == at, m.id > tie)))
+        return self._all(query.order_by(m.send_at, m.id).limit(limit))
+
     def submitting_before(self, cutoff: datetime, limit: int) -> Sequence[OutboundMessage]:
         since = sa.func.coalesce(messages.c.updated_at, messages.c.created_at)
         return self._all(
@@ -191,12 +238,29 @@ class SqlMessages:
 
 
 class SqlInbound:
-    def __init__(self, db: Db) -> None:
+    def __init__(self, db: Db, threads: SqlConversations) -> None:
         self._db = db
+        self._threads = threads
 
     def add(self, message: InboundMessage) -> bool:
         stored = self._db.conn.execute(self._db.pick(_ADD_INBOUND), INBOUND.values(message))
-        return stored.first() is not None
+        if stored.first() is None:
+            return False
+        self._threads.note(
+            message.business_id,
+            message.from_,
+            at=message.received_at,
+            direction=Direction.INBOUND,
+            body=message.body,
+            kind=INBOUND_KIND,
+        )
+        return True
+
+    def get(self, message_id: str) -> InboundMessage | None:
+        row = self._db.conn.execute(
+            sa.select(inbound_messages).where(inbound_messages.c.id == message_id)
+        ).first()
+        return None if row is None else INBOUND.load(row)
 
     def for_sender(
         self,
