@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from neariq_sms import usecases as uc
+from neariq_sms.adapters.http import handle
 from neariq_sms.domain import PhoneNumber
 from tests.http.live import CUSTOMER, LiveServer, Tenant, error_of, snapshot
-from tests.http.test_contract import Shop
+from tests.http.test_contract import JSON, Shop
 from tests.http.test_webhooks import INBOUND, inbound, shop, signed_post
 
 OPT_IN = "/api/sms/consents/opt-in"
@@ -93,3 +95,51 @@ def test_the_librarys_own_sources_are_refused_from_outside(path: str, source: st
     shop = Shop().ready()
     body = {"phone": "+15557650002", "source": source}
     assert _refused(shop, path, body) == (400, "invalid_field")
+
+
+UNKNOWN_BUSINESS_BAD_REQUESTS = [
+    ("GET", "/api/sms/consents", "phone=garbage", None),
+    ("GET", "/api/sms/consents", "cursor=not-a-cursor", None),
+    ("GET", "/api/sms/consents", "limit=0", None),
+    ("POST", "/api/sms/consents", "", {"phone": "garbage", "source": "paper"}),
+    ("POST", "/api/sms/consents", "", {"source": "paper"}),
+    ("POST", "/api/sms/consents", "", {"phone": CUSTOMER, "source": "Not A Slug!"}),
+    ("POST", "/api/sms/consents", "", {"phone": CUSTOMER, "source": "paper", "consentedAt": 7}),
+    ("POST", "/api/sms/consents", "", {"phone": CUSTOMER, "consentedAt": "2999-01-01"}),
+    ("POST", "/api/sms/consents/opt-out", "", {"phone": "garbage"}),
+    ("POST", "/api/sms/consents/opt-out", "", {"phone": CUSTOMER, "source": 7}),
+    ("POST", OPT_IN, "", {"phone": CUSTOMER}),
+    ("POST", OPT_IN, "", {"phone": "garbage", "source": "web_form"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "query", "body"), UNKNOWN_BUSINESS_BAD_REQUESTS)
+def test_a_business_that_never_existed_is_404_before_any_shape_error(
+    method: str, path: str, query: str, body: dict[str, Any] | None
+) -> None:
+    """A session naming an unknown business: 404 business_not_found, not the 400 the same
+    request gets from a real business (the HTTP adapter reads the business on a parse error)."""
+    shop = Shop().ready()
+    raw = b"" if body is None else json.dumps(body).encode()
+    status, _, answer = shop.call(method, path, raw, query)
+    assert status == 400, answer
+    status, _, data = handle(
+        method, path, query, JSON, raw, "no-such-business", services=shop.services
+    )
+    assert (status, json.loads(data)["code"]) == (404, "business_not_found")
+
+
+def test_consent_errors_answer_in_the_specs_order() -> None:
+    """missing_field before invalid_field before invalid_phone, across the body's fields."""
+    shop = Shop().ready()
+    cases = [
+        ({"phone": "", "source": "Not A Slug!"}, "missing_field"),
+        ({"phone": 7, "source": None}, "missing_field"),
+        ({"phone": "garbage", "source": "Not A Slug!"}, "invalid_field"),
+        ({"phone": "garbage", "source": "paper", "consentedAt": "2999-01-01"}, "invalid_field"),
+        ({"phone": 7, "source": "paper"}, "invalid_field"),
+        ({"phone": "garbage", "source": "paper"}, "invalid_phone"),
+    ]
+    for body, code in cases:
+        for path in ("/api/sms/consents", OPT_IN):
+            assert _refused(shop, path, body)[1] == code, (path, body)

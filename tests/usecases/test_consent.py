@@ -118,9 +118,11 @@ def test_opting_out_twice_keeps_the_first_opt_out(
 def test_consent_rules_answer_in_the_specs_order(
     uow: UnitOfWork, clock: ManualClock, business_id: str
 ) -> None:
-    """404, then missing fields, then invalid fields, then an invalid phone."""
+    """Missing fields, then invalid fields, then an invalid phone; an unknown business
+    is 404. (404 *before* a shape error is the HTTP adapter's rule, checked in
+    tests/http/test_consent_rules.py: the use case takes typed values.)"""
     with pytest.raises(BusinessNotFound):
-        uc.record_consent("nope", "garbage", None, uow=uow, clock=clock)
+        uc.record_consent("nope", CUSTOMER, "paper", uow=uow, clock=clock)
     with pytest.raises(MissingField):
         uc.record_consent(business_id, "garbage", None, uow=uow, clock=clock)
     with pytest.raises(MissingField):

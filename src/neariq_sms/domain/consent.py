@@ -77,7 +77,7 @@ class ConsentRecord:
         cls, business_id: str, phone: PhoneNumber, *, source: str, at: datetime, now: datetime
     ) -> ConsentChange:
         """The record of a phone whose first word is an explicit subscribe (given at ``at``)."""
-        record = cls(business_id, phone, source=source, consented_at=at, updated_at=now)
+        record, _ = cls.first_consent(business_id, phone, source=source, at=at, now=now)
         return record, record._event(ConsentEventKind.OPTED_IN, source)
 
     @classmethod

@@ -40,11 +40,14 @@ def parse_text(raw: object, field: str) -> str:
 
 
 def parse_phone(raw: object, *, field: str, region: str) -> PhoneNumber:
-    """A phone number in any common format (see :meth:`PhoneNumber.parse`).
+    """A phone number in any common format (see :meth:`PhoneNumber.parse`);
+    a :class:`PhoneNumber` is already parsed and returned as it is.
 
     Raises:
         MissingField, InvalidField (not a string), InvalidPhone.
     """
+    if isinstance(raw, PhoneNumber):
+        return raw
     return PhoneNumber.parse(parse_text(raw, field), region=region, field=field)
 
 

@@ -8,10 +8,10 @@ and the Flask and FastAPI examples are a few lines around it.
 Errors answer ``{"ok": false, "error": "...", "code": "..."}`` with the status
 of the error table in ``docs/http-contract.md``, checked in its order:
 route and method, body size, 401, 404, the request's shape, 503, the plan,
-then the action's own rules. The use cases check from 404 on; this layer
-checks only what they cannot see (the JSON body, the query string, the
-action), and reads the business first only when one of those checks fails,
-so that 404 still answers before a shape error.
+then the action's own rules. 404 before a shape error is this layer's rule:
+it parses the request into the typed values the use cases take (the JSON
+body, the query string, the action; every field of the consent endpoints),
+and reads the business first only when a parse fails.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import logging
 import unicodedata
 from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from importlib import resources
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
@@ -61,11 +62,19 @@ from neariq_sms.domain.errors import (
     BusinessNotFound,
     Cooldown,
     InvalidField,
-    MissingField,
     SmsError,
     SmsNotConfigured,
 )
+from neariq_sms.domain.parsing import (
+    parse_limit,
+    parse_past_timestamp,
+    parse_phone,
+    parse_present,
+    parse_source,
+)
+from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.ports.services import Services
+from neariq_sms.usecases.paging import DEFAULT_PAGE, MAX_PAGE, parse_cursor
 
 log = logging.getLogger("neariq_sms.http")
 
@@ -189,9 +198,7 @@ def _query(text: str) -> dict[str, str]:
 def _required(data: Mapping[str, Any], *fields: str) -> None:
     """Presence first, for every field, so ``missing_field`` precedes ``invalid_field``."""
     for field in fields:
-        value = data.get(field)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            raise MissingField(field)
+        parse_present(data.get(field), field)
 
 
 #: Categories that could break or disguise a log line: controls (CR, LF, NUL),
@@ -300,29 +307,46 @@ def _post_sms(req: _Request, s: Services, business_id: str) -> Response:
 def _get_consents(req: _Request, s: Services, business_id: str) -> Response:
     with _business_first(s, business_id):
         params = _query(req.query)
-    phone = params.get("phone")
+        phone = None
+        if "phone" in params:
+            phone = parse_phone(params["phone"], field="phone", region=s.policy.default_region)
+        else:
+            after = parse_cursor(params.get("cursor") or None)
+            limit = parse_limit(params.get("limit") or None, default=DEFAULT_PAGE, maximum=MAX_PAGE)
     if phone is not None:
-        record = uc.get_consent(business_id, phone, uow=s.uow, policy=s.policy)
-        if record is None:
-            raise ConsentNotFound()
-        return json_response(200, consent_body(record))
-    page = uc.list_consents(
-        business_id, params.get("cursor") or None, params.get("limit") or None, uow=s.uow
-    )
+        return _get_consent(s, business_id, phone)
+    page = uc.list_consents(business_id, after, limit, uow=s.uow)
     return json_response(200, consent_page_body(page))
 
 
-def _post_consent(req: _Request, s: Services, business_id: str) -> Response:
+def _get_consent(s: Services, business_id: str, phone: PhoneNumber) -> Response:
+    record = uc.get_consent(business_id, phone, uow=s.uow, policy=s.policy)
+    if record is None:
+        raise ConsentNotFound()
+    return json_response(200, consent_body(record))
+
+
+class _ConsentWrite(NamedTuple):
+    phone: PhoneNumber
+    source: str
+    consented_at: datetime | None
+
+
+def _consent_write(req: _Request, s: Services, business_id: str) -> _ConsentWrite:
+    """The body of a consent write or opt-in, in the spec's order of errors (404 first)."""
     with _business_first(s, business_id):
         data = _json_object(req)
+        _required(data, "phone")
+        source = parse_source(data.get("source"))
+        consented_at = parse_past_timestamp(data.get("consentedAt"), now=s.clock.now())
+        phone = parse_phone(data.get("phone"), field="phone", region=s.policy.default_region)
+    return _ConsentWrite(phone, source, consented_at)
+
+
+def _post_consent(req: _Request, s: Services, business_id: str) -> Response:
+    phone, source, consented_at = _consent_write(req, s, business_id)
     record = uc.record_consent(
-        business_id,
-        data.get("phone"),
-        data.get("source"),
-        data.get("consentedAt"),
-        uow=s.uow,
-        clock=s.clock,
-        policy=s.policy,
+        business_id, phone, source, consented_at, uow=s.uow, clock=s.clock, policy=s.policy
     )
     return json_response(200, consent_body(record))
 
@@ -330,28 +354,18 @@ def _post_consent(req: _Request, s: Services, business_id: str) -> Response:
 def _post_opt_out(req: _Request, s: Services, business_id: str) -> Response:
     with _business_first(s, business_id):
         data = _json_object(req)
-    record = uc.opt_out(
-        business_id,
-        data.get("phone"),
-        data.get("source"),
-        uow=s.uow,
-        clock=s.clock,
-        policy=s.policy,
-    )
+        _required(data, "phone")
+        raw_source = data.get("source")
+        source = "api" if raw_source is None or raw_source == "" else parse_source(raw_source)
+        phone = parse_phone(data.get("phone"), field="phone", region=s.policy.default_region)
+    record = uc.opt_out(business_id, phone, source, uow=s.uow, clock=s.clock, policy=s.policy)
     return json_response(200, consent_body(record))
 
 
 def _post_opt_in(req: _Request, s: Services, business_id: str) -> Response:
-    with _business_first(s, business_id):
-        data = _json_object(req)
+    phone, source, consented_at = _consent_write(req, s, business_id)
     record = uc.opt_in(
-        business_id,
-        data.get("phone"),
-        data.get("source"),
-        data.get("consentedAt"),
-        uow=s.uow,
-        clock=s.clock,
-        policy=s.policy,
+        business_id, phone, source, consented_at, uow=s.uow, clock=s.clock, policy=s.policy
     )
     return json_response(200, consent_body(record))
 
