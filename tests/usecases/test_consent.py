@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -325,3 +326,44 @@ def test_an_export_holds_no_transaction_between_chunks(
     next(export)
     uc.record_consent(business_id, phone(9), "web_form", uow=uow, clock=clock)
     assert len(list(export)) == 2
+
+
+class CountingUnitOfWork:
+    """Any unit of work, counting the transactions opened through it."""
+
+    def __init__(self, inner: UnitOfWork) -> None:
+        self.inner = inner
+        self.opened = 0
+
+    def __enter__(self) -> CountingUnitOfWork:
+        self.opened += 1
+        self.inner.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.inner.__exit__(*exc)  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+
+def test_each_consent_use_case_is_one_transaction(
+    uow: UnitOfWork, clock: ManualClock, business_id: str
+) -> None:
+    """The business is read inside the use case's own transaction, not in one before it."""
+    counting = CountingUnitOfWork(uow)
+    deps: dict[str, Any] = {"uow": counting}
+    calls = [
+        lambda: uc.record_consent(business_id, CUSTOMER, "paper", **deps, clock=clock),
+        lambda: uc.get_consent(business_id, CUSTOMER, **deps),
+        lambda: uc.consent_history(business_id, CUSTOMER, **deps),
+        lambda: uc.list_consents(business_id, **deps),
+        lambda: list(uc.export_consents(business_id, **deps)),
+        lambda: uc.opt_out(business_id, CUSTOMER, **deps, clock=clock),
+        lambda: uc.opt_in(business_id, CUSTOMER, "web_form", clock.now(), **deps, clock=clock),
+    ]
+    for call in calls:
+        counting.opened = 0
+        clock.advance(timedelta(seconds=1))
+        call()
+        assert counting.opened == 1, call
