@@ -132,6 +132,24 @@ class SmsNumber:
         """Pending and active rows both count for the one-number rules."""
         return self.status is not NumberStatus.RELEASED
 
+    @property
+    def active(self) -> bool:
+        """Bought and held: the number messages go out from."""
+        return self.status is NumberStatus.ACTIVE
+
+    def activated(self, bought: PurchasedNumber) -> SmsNumber:
+        """A pending claim once the provider sold its number."""
+        return attrs.evolve(
+            self,
+            status=NumberStatus.ACTIVE,
+            provider_sid=bought.provider_sid,
+            friendly_name=bought.friendly_name or self.number.national,
+        )
+
+    def released(self, *, now: datetime) -> SmsNumber:
+        """The number given back to the provider; the row stays as history."""
+        return attrs.evolve(self, status=NumberStatus.RELEASED, released_at=now)
+
 
 @attrs.frozen
 class AvailableNumber:

@@ -173,7 +173,11 @@ class ConsentRequired(SmsError):
 
 @error("recipient_opted_out", 400, "The recipient has opted out of messages from this business.")
 class RecipientOptedOut(SmsError):
-    """The recipient opted out (by us, by text or at the carrier)."""
+    """The recipient opted out: of this business (by us, by text), or at the
+    carrier, when a provider refuses a send (``provider_code``: the provider's
+    own code, stored on the failed message)."""
+
+    provider_code: int | None = attrs.field(default=None, kw_only=True)
 
 
 @error(

@@ -5,15 +5,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 
-from neariq_sms.domain.business import DEFAULT_TIMEZONE, Business, NumberStatus
+from neariq_sms.domain.business import DEFAULT_TIMEZONE, Business
 from neariq_sms.domain.errors import BusinessNotFound, SmsNotConfigured
 from neariq_sms.domain.plans import Plan
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
 from neariq_sms.usecases._common import log
-from neariq_sms.usecases.numbers import release_number
-from neariq_sms.usecases.sending import _cancel
+from neariq_sms.usecases.numbers import release_held_number
+from neariq_sms.usecases.outbound import cancel_all_scheduled
 
 
 def create_business(
@@ -90,14 +90,13 @@ def deactivate_business(
     """
     with uow:
         number = uow.numbers.holding(business_id)
-    if number is not None and number.status is NumberStatus.ACTIVE:
-        if telephony is None:
+    if number is not None and number.active:
+        if telephony is None or not telephony.configured:
             raise SmsNotConfigured()
-        release_number(business_id, uow=uow, telephony=telephony, clock=clock)
+        release_held_number(number, uow=uow, telephony=telephony, now=clock.now())
     now = clock.now()
     with uow:
-        for message in uow.messages.scheduled_for(business_id):
-            _cancel(message, uow=uow, now=now)
+        cancel_all_scheduled(uow, business_id, now=now)
         uow.commit()
     return _change(uow, business_id, Business.deactivated)
 

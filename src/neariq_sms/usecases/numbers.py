@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from datetime import datetime
 
 import attrs
 
@@ -28,7 +29,7 @@ from neariq_sms.usecases._common import (
     require_configured,
     require_sms_plan,
 )
-from neariq_sms.usecases.sending import _cancel
+from neariq_sms.usecases.outbound import cancel_all_scheduled
 
 MAX_SEARCH_LIMIT = 50
 DEFAULT_SEARCH_LIMIT = 20
@@ -155,12 +156,7 @@ def provision_number(
             uow.commit()
         raise
 
-    active = attrs.evolve(
-        claim,
-        status=NumberStatus.ACTIVE,
-        provider_sid=purchased.provider_sid,
-        friendly_name=purchased.friendly_name,
-    )
+    active = claim.activated(purchased)
     try:
         with uow:
             uow.numbers.update(active)
@@ -206,20 +202,34 @@ def release_number(
     require_configured(telephony)
     with uow:
         number = uow.numbers.holding(business_id)
-    if number is None or number.status is not NumberStatus.ACTIVE or number.provider_sid is None:
+    if number is None or not number.active or number.provider_sid is None:
         raise NoSmsNumber()
+    return release_held_number(number, uow=uow, telephony=telephony, now=now)
 
+
+def release_held_number(
+    number: SmsNumber, *, uow: UnitOfWork, telephony: TelephonyProvider, now: datetime
+) -> SmsNumber:
+    """The step a release and a deactivation share, for an active number: the
+    provider first, then the row marked released (kept as history) and every
+    scheduled message of the business canceled and refunded.
+
+    Raises:
+        NoSmsNumber: the number has no provider sid; ProviderError.
+    """
+    if number.provider_sid is None:
+        raise NoSmsNumber()
     telephony.release(number.provider_sid)
-
-    released = attrs.evolve(number, status=NumberStatus.RELEASED, released_at=now)
+    released = number.released(now=now)
     with uow:
         uow.numbers.update(released)
-        canceled = sum(
-            _cancel(m, uow=uow, now=now) for m in uow.messages.scheduled_for(business_id)
-        )
+        canceled = cancel_all_scheduled(uow, number.business_id, now=now)
         uow.commit()
     log.info(
-        "number released business=%s number=%s canceled=%d", business_id, number.number, canceled
+        "number released business=%s number=%s canceled=%d",
+        number.business_id,
+        number.number,
+        canceled,
     )
     return released
 
@@ -229,6 +239,7 @@ __all__ = [
     "SmsStatus",
     "get_status",
     "provision_number",
+    "release_held_number",
     "release_number",
     "search_numbers",
 ]

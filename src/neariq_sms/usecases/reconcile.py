@@ -14,7 +14,7 @@ from typing import Literal, get_args
 
 import attrs
 
-from neariq_sms.domain.business import NumberStatus, PurchasedNumber, SmsNumber
+from neariq_sms.domain.business import NumberStatus, PurchasedNumber
 from neariq_sms.domain.errors import ProviderError, SmsNotConfigured
 from neariq_sms.domain.messages import MessageStatus, OutboundMessage, ProviderMessage
 from neariq_sms.domain.phone import PhoneNumber
@@ -275,7 +275,7 @@ def _claims(
             if current is None or current.status is not NumberStatus.PENDING:
                 continue
             if bought is not None:
-                uow.numbers.update(_activated(current, bought))
+                uow.numbers.update(current.activated(bought))
                 outcome: Outcome = "activated"
             else:
                 uow.numbers.delete(claim.id)
@@ -311,15 +311,6 @@ def _unlisted(*, uow: UnitOfWork, cutoff: datetime, reason: str) -> list[Resolut
         ),
         Resolution("account", "numbers", "unresolved", reason=reason),
     ]
-
-
-def _activated(claim: SmsNumber, bought: PurchasedNumber) -> SmsNumber:
-    return attrs.evolve(
-        claim,
-        status=NumberStatus.ACTIVE,
-        provider_sid=bought.provider_sid,
-        friendly_name=bought.friendly_name or claim.number.national,
-    )
 
 
 def _orphans(

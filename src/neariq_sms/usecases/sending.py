@@ -1,75 +1,41 @@
-"""Review requests: the three-step send, scheduling and dispatch, status callbacks."""
+"""Review requests, the dispatcher of scheduled messages, status callbacks."""
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-from typing import NoReturn
+from collections.abc import Callable
 
 import attrs
 
-from neariq_sms.domain.allowance import period_of
-from neariq_sms.domain.business import NumberStatus
-from neariq_sms.domain.errors import (
-    AllowanceExhausted,
-    ConsentRequired,
-    Cooldown,
-    IdempotencyConflict,
-    InvalidField,
-    InvalidPhone,
-    NoSmsNumber,
-    ProviderError,
-    RecipientOptedOut,
-    SmsError,
-    SmsNotConfigured,
-)
-from neariq_sms.domain.messages import MessageKind, MessageStatus, OutboundMessage, SendAnswer
+from neariq_sms.domain.business import Business
+from neariq_sms.domain.errors import InvalidField, SmsError, SmsNotConfigured
+from neariq_sms.domain.messages import MessageKind, MessageStatus
 from neariq_sms.domain.parsing import (
     parse_customer_name,
     parse_idempotency_key,
     parse_phone,
     parse_present,
 )
-from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
 from neariq_sms.domain.review import render_review_request
-from neariq_sms.domain.segments import MAX_BODY_CHARS, count_segments
+from neariq_sms.domain.segments import MAX_BODY_CHARS
+from neariq_sms.domain.sendable import check_sendable
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
 from neariq_sms.usecases._common import (
-    active_business,
-    end_unsent,
     load_business,
     log,
-    mask,
-    require_configured,
-    require_sms_plan,
     store_opt_out,
+)
+from neariq_sms.usecases.outbound import (
+    Outgoing,
+    SendResult,
+    cancel_scheduled,
+    send_outbound,
+    submit,
 )
 
 OPTED_OUT_ERROR = 21610
-
-
-@attrs.frozen
-class SendResult:
-    """What a send answers: the provider's sid and status, or when it is scheduled."""
-
-    message_id: str
-    message_sid: str | None
-    status: MessageStatus
-    segments: int
-    send_at: datetime | None = None
-
-    @classmethod
-    def of(cls, message: OutboundMessage) -> SendResult:
-        return cls(
-            message_id=message.id,
-            message_sid=message.provider_sid,
-            status=message.status,
-            segments=message.segments,
-            send_at=message.send_at if message.status is MessageStatus.SCHEDULED else None,
-        )
 
 
 @attrs.frozen
@@ -79,53 +45,19 @@ class DispatchReport:
     canceled: int = 0
 
 
-def _refusal(exc: SmsError) -> SendAnswer:
-    """The answer a send gave when it raised ``exc``, as kept for its repeats."""
-    if isinstance(exc, ProviderError):
-        return SendAnswer(
-            error=exc.code,
-            reason=exc.reason,
-            provider_code=exc.provider_code,
-            ambiguous=exc.ambiguous,
+def _review_body(customer_name: str) -> Callable[[Business], str]:
+    def render(business: Business) -> str:
+        body = render_review_request(
+            template=business.review_template,
+            customer_name=customer_name,
+            business_name=business.name,
+            review_link=business.review_url,
         )
-    if isinstance(exc, InvalidPhone):
-        return SendAnswer(error=exc.code, reason=exc.field)
-    return SendAnswer(error=exc.code)
+        if len(body) > MAX_BODY_CHARS:
+            raise InvalidField("review_template", f"renders past {MAX_BODY_CHARS} characters")
+        return body
 
-
-def _raise_again(answer: SendAnswer) -> NoReturn:
-    """Raise the error a first request raised, from what was kept of it."""
-    if answer.error == RecipientOptedOut.code:
-        raise RecipientOptedOut()
-    if answer.error == InvalidPhone.code:
-        raise InvalidPhone(field=answer.reason or "to")
-    if answer.error == SmsNotConfigured.code:
-        raise SmsNotConfigured()
-    raise ProviderError(
-        reason=answer.reason or ProviderError().reason,
-        provider_code=answer.provider_code,
-        ambiguous=answer.ambiguous,
-    )
-
-
-def _replay(existing: OutboundMessage, recipient: PhoneNumber) -> SendResult:
-    """A repeat's answer: exactly the first request's, once that one answered."""
-    if existing.to != recipient:
-        raise InvalidField("Idempotency-Key", "was already used for a different recipient")
-    answer = existing.answer
-    if answer is None:  # the first request is still under way (or died before answering)
-        return SendResult.of(existing)
-    if answer.error is not None:
-        _raise_again(answer)
-    status = answer.status or existing.status
-    scheduled = status is MessageStatus.SCHEDULED
-    return SendResult(
-        message_id=existing.id,
-        message_sid=None if scheduled else existing.provider_sid,
-        status=status,
-        segments=existing.segments,
-        send_at=existing.send_at if scheduled else None,
-    )
+    return render
 
 
 def send_review_request(
@@ -144,13 +76,8 @@ def send_review_request(
     Checks, in the spec's order: the business, the input, the provider's
     configuration, the plan, the business's number, consent and opt-out, the
     cooldown, the allowance. In quiet hours the message is stored as
-    ``scheduled`` (its allowance reserved) for :func:`dispatch_due`.
-
-    The send runs in three steps: a transaction reserves the allowance and
-    writes the message as ``submitting``; the provider is called outside any
-    transaction; a second transaction records the sid, or marks the message
-    ``failed`` and gives its units back if the provider refused it. A crash
-    between the steps leaves it ``submitting``: never sent again automatically.
+    ``scheduled`` (its allowance reserved) for :func:`dispatch_due`. The send
+    is :func:`~neariq_sms.usecases.outbound.send_outbound`'s three steps.
 
     Idempotent per ``idempotency_key``: a repeat for the same business returns
     the first result and makes no provider call.
@@ -160,7 +87,6 @@ def send_review_request(
         SmsNotConfigured, PlanRequired, NoSmsNumber, ConsentRequired,
         RecipientOptedOut, Cooldown, AllowanceExhausted, ProviderError.
     """
-    now = clock.now()
     try:
         # The spec's order of shape errors: missing_field, then invalid_field, then invalid_phone.
         parse_present(to, "to")
@@ -171,176 +97,10 @@ def send_review_request(
     except SmsError:
         load_business(uow, business_id)  # an unknown business answers before a shape error
         raise
-
-    # Every rule is read and the allowance reserved in one transaction: the
-    # business too, so a send costs two transactions in all (this and step 3).
-    try:
-        with uow:
-            business = active_business(uow, business_id)
-            if key is not None:
-                # A repeat answers as the first request did, even if the plan or
-                # the provider configuration changed since: job runners retry late.
-                existing = uow.messages.by_idempotency_key(business.id, key)
-                if existing is not None:
-                    return _replay(existing, recipient)
-            require_configured(telephony)
-            require_sms_plan(business)
-            number = uow.numbers.holding(business.id)
-            if number is None or number.status is not NumberStatus.ACTIVE:
-                raise NoSmsNumber()
-            consent = uow.consents.get(business.id, recipient, for_update=True)
-            if key is not None:
-                # A request with the same key may have committed while this one
-                # waited for the consent row's lock (PostgreSQL, READ COMMITTED):
-                # answer as it did instead of reporting a cooldown it caused.
-                existing = uow.messages.by_idempotency_key(business.id, key)
-                if existing is not None:
-                    return _replay(existing, recipient)
-            if consent is not None and consent.opted_out:
-                raise RecipientOptedOut()
-            if consent is None or not consent.allows_sending:
-                raise ConsentRequired()
-            latest = uow.messages.latest_review_request_at(business.id, recipient)
-            allowed_from = policy.review_allowed_from(latest, now)
-            if allowed_from is not None:
-                raise Cooldown(until=allowed_from)
-            body = render_review_request(
-                template=business.review_template,
-                customer_name=name,
-                business_name=business.name,
-                review_link=business.review_url,
-            )
-            if len(body) > MAX_BODY_CHARS:
-                raise InvalidField("review_template", f"renders past {MAX_BODY_CHARS} characters")
-            segments = count_segments(body).segments
-            period = period_of(now)
-            limit = policy.allowance_for(business.plan)
-            if not uow.allowances.try_consume(business.id, period, segments, limit):
-                raise AllowanceExhausted(
-                    limit=limit, used=uow.allowances.used(business.id, period), requested=segments
-                )
-            send_at = None
-            if policy.quiet_hours:
-                zones = recipient.time_zones() or (business.timezone,)
-                send_at = policy.quiet_hours.next_allowed(now, zones)
-            message = OutboundMessage(
-                id=uuid.uuid4().hex,
-                business_id=business.id,
-                to=recipient,
-                from_=number.number,
-                body=body,
-                segments=segments,
-                units=segments,
-                period=period,
-                status=MessageStatus.SCHEDULED if send_at else MessageStatus.SUBMITTING,
-                created_at=now,
-                updated_at=now,
-                kind=MessageKind.REVIEW_REQUEST,
-                idempotency_key=key,
-                send_at=send_at,
-                answer=SendAnswer(status=MessageStatus.SCHEDULED) if send_at else None,
-            )
-            uow.messages.add(message)
-            uow.commit()
-    except IdempotencyConflict:
-        # A concurrent request with the same key won the insert; answer as it did.
-        with uow:
-            winner = uow.messages.by_idempotency_key(business_id, key or "")
-        if winner is None:  # pragma: no cover - the key cannot vanish: rows are never deleted
-            raise
-        return _replay(winner, recipient)
-
-    if send_at is not None:
-        log.info(
-            "review request scheduled business=%s to=%s send_at=%s",
-            business.id,
-            mask(recipient),
-            send_at.isoformat(),
-        )
-        return SendResult.of(message)
-    return SendResult.of(_submit(message, uow=uow, telephony=telephony, clock=clock))
-
-
-def _submit(
-    message: OutboundMessage, *, uow: UnitOfWork, telephony: TelephonyProvider, clock: Clock
-) -> OutboundMessage:
-    """Steps two and three of a send, for a message already ``submitting``.
-
-    What this answers is kept on the message for idempotent repeats, unless the
-    message already has an answer (a scheduled one: ``scheduled``).
-    """
-    try:
-        sent = telephony.send(
-            from_=message.from_, to=message.to, body=message.body, message_id=message.id
-        )
-    except ProviderError as exc:
-        if exc.ambiguous:
-            log.warning(
-                "send outcome unknown, left submitting for reconciliation message=%s: %s",
-                message.id,
-                exc.reason,
-            )
-            with uow:
-                uow.messages.record_answer(message.id, _refusal(exc))
-                uow.commit()
-            raise
-        # Never reached the provider for a transient reason: a repeat of the first
-        # request with the same key is a new try, so the key is freed.
-        retry = exc.transient and message.answer is None
-        _fail(message, exc, uow=uow, clock=clock, error_code=exc.provider_code, free_key=retry)
-        raise
-    except RecipientOptedOut as exc:
-        _fail(message, exc, uow=uow, clock=clock, error_code=OPTED_OUT_ERROR, opted_out=True)
-        raise
-    except SmsError as exc:
-        _fail(message, exc, uow=uow, clock=clock, error_code=None)
-        raise
-    with uow:
-        updated = uow.messages.transition(
-            message.id,
-            allowed_from={MessageStatus.SUBMITTING},
-            to=sent.status,
-            now=clock.now(),
-            provider_sid=sent.provider_sid,
-        )
-        uow.messages.record_answer(message.id, SendAnswer(status=sent.status))
-        uow.commit()
-    log.info("review request submitted message=%s sid=%s", message.id, sent.provider_sid)
-    # A status callback may have moved it on already: the answer is what the provider said.
-    return attrs.evolve(updated or message, status=sent.status, provider_sid=sent.provider_sid)
-
-
-def _fail(
-    message: OutboundMessage,
-    exc: SmsError,
-    *,
-    uow: UnitOfWork,
-    clock: Clock,
-    error_code: int | None,
-    opted_out: bool = False,
-    free_key: bool = False,
-) -> None:
-    """The provider refused the message: mark it failed and give its units back,
-    keep the refusal as its answer (or free its key for a new try)."""
-    now = clock.now()
-    with uow:
-        if opted_out:
-            # The consent row before the message and the allowance: the one lock order
-            # (see ports.storage). The other way round, a concurrent send holding the
-            # consent row and waiting for the allowance deadlocks with this.
-            store_opt_out(uow, message.business_id, message.to, source="provider", clock=clock)
-        end_unsent(uow, message, to=MessageStatus.FAILED, now=now, error_code=error_code)
-        if free_key:
-            uow.messages.forget_idempotency_key(message.id)
-        else:
-            uow.messages.record_answer(message.id, _refusal(exc))
-        uow.commit()
-    log.info("review request refused by the provider message=%s code=%s", message.id, error_code)
-
-
-def _cancel(message: OutboundMessage, *, uow: UnitOfWork, now: datetime) -> bool:
-    """Inside an open unit of work: cancel a scheduled message and give its units back."""
-    return end_unsent(uow, message, to=MessageStatus.CANCELED, now=now) is not None
+    outgoing = Outgoing(MessageKind.REVIEW_REQUEST, recipient, _review_body(name), key)
+    return send_outbound(
+        business_id, outgoing, uow=uow, telephony=telephony, clock=clock, policy=policy
+    )
 
 
 def dispatch_due(
@@ -348,14 +108,16 @@ def dispatch_due(
     uow: UnitOfWork,
     telephony: TelephonyProvider,
     clock: Clock,
+    policy: Policy = DEFAULT_POLICY,
     limit: int = 100,
 ) -> DispatchReport:
     """Send the scheduled messages whose time has come (for cron or a job runner).
 
     Each message is claimed by one conditional update, so several dispatchers
-    may run at once without sending anything twice. A message whose recipient
-    opted out meanwhile, or whose business lost its plan or number, is
-    canceled and its units given back. Safe to call at any time, repeatedly.
+    may run at once without sending anything twice. The send rules are checked
+    again (:func:`~neariq_sms.domain.sendable.check_sendable`): a message whose
+    recipient opted out meanwhile, or whose business lost its plan or number,
+    is canceled and its units given back. Safe to call at any time, repeatedly.
 
     Raises:
         SmsNotConfigured: when there is no provider.
@@ -371,18 +133,12 @@ def dispatch_due(
             business = uow.businesses.get(message.business_id)
             consent = uow.consents.get(message.business_id, message.to, for_update=True)
             number = uow.numbers.holding(message.business_id)
-            still_allowed = (
-                business is not None
-                and business.active
-                and business.plan.includes_sms
-                and consent is not None
-                and consent.allows_sending
-                and number is not None
-                and number.status is NumberStatus.ACTIVE
-            )
-            if not still_allowed:
-                canceled += _cancel(message, uow=uow, now=now)
+            try:
+                check_sendable(business, number, consent, kind=message.kind, policy=policy, now=now)
+            except SmsError as exc:
+                canceled += cancel_scheduled(uow, message, now=now)
                 uow.commit()
+                log.info("scheduled message canceled message=%s: %s", message.id, exc.code)
                 continue
             claimed = uow.messages.transition(
                 message.id,
@@ -394,7 +150,7 @@ def dispatch_due(
         if claimed is None:
             continue  # another dispatcher has it
         try:
-            _submit(claimed, uow=uow, telephony=telephony, clock=clock)
+            submit(claimed, uow=uow, telephony=telephony, clock=clock)
             submitted += 1
         except SmsError as exc:
             failed += 1

@@ -38,6 +38,9 @@ from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.telephony import TelephonyProvider
 
+#: The code the simulator reports, as Twilio does, for a recipient that opted out at the carrier.
+UNSUBSCRIBED_RECIPIENT = 21610
+
 Operation = Literal["search", "purchase", "release", "send", "find_messages", "owned_numbers"]
 
 _FIRST_LINE, _LAST_LINE = 123, 199
@@ -283,7 +286,7 @@ class SimulatedTelephony:
                 reason="the sender is not a number of this account", provider_code=21606
             )
         if to in self.carrier_opted_out:
-            raise RecipientOptedOut()
+            raise RecipientOptedOut(provider_code=UNSUBSCRIBED_RECIPIENT)
         sid = self._sid("SM")
         self._state.record(SentSms(sid, from_, to, body, self._now(), message_id))
         if failure is not None:

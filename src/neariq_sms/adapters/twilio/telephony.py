@@ -457,7 +457,7 @@ def _http_failure(
     if operation == "purchase" and number is not None and code in NUMBER_UNAVAILABLE_CODES:
         return _Failure(NumberUnavailable(number=number.e164), transient=False)
     if operation == "send" and code == UNSUBSCRIBED_RECIPIENT:
-        return _Failure(RecipientOptedOut(), transient=False)
+        return _Failure(RecipientOptedOut(provider_code=code), transient=False)
     if operation == "send" and code in INVALID_RECIPIENT_CODES:
         return _Failure(InvalidPhone(field="to"), transient=False)
     if status == 429 or code == TOO_MANY_REQUESTS:

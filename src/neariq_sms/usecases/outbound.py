@@ -1,0 +1,358 @@
+"""The one outbound pipeline every message kind goes through.
+
+A send runs in three steps: a transaction checks every rule
+(:func:`~neariq_sms.domain.sendable.check_sendable`), reserves the allowance
+and writes the message as ``submitting`` (or ``scheduled`` in quiet hours),
+and commits; the provider is called outside any transaction; a second
+transaction records the sid, or marks the message ``failed`` and gives its
+units back if the provider refused it. A crash between the steps leaves it
+``submitting``: never sent again automatically, listed for reconciliation.
+What a kind adds is its body (and its own rules in the domain decision).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import NoReturn
+
+import attrs
+
+from neariq_sms.domain.allowance import period_of
+from neariq_sms.domain.business import Business
+from neariq_sms.domain.errors import (
+    AllowanceExhausted,
+    IdempotencyConflict,
+    InvalidField,
+    InvalidPhone,
+    ProviderError,
+    RecipientOptedOut,
+    SmsError,
+    SmsNotConfigured,
+)
+from neariq_sms.domain.messages import MessageKind, MessageStatus, OutboundMessage, SendAnswer
+from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.domain.plans import Policy
+from neariq_sms.domain.segments import count_segments
+from neariq_sms.domain.sendable import check_sendable, deferred_until, has_cooldown
+from neariq_sms.ports.clock import Clock
+from neariq_sms.ports.storage import UnitOfWork
+from neariq_sms.ports.telephony import TelephonyProvider
+from neariq_sms.usecases._common import active_business, end_unsent, log, mask, store_opt_out
+
+
+@attrs.frozen
+class SendResult:
+    """What a send answers: the provider's sid and status, or when it is scheduled."""
+
+    message_id: str
+    message_sid: str | None
+    status: MessageStatus
+    segments: int
+    send_at: datetime | None = None
+
+    @classmethod
+    def of(cls, message: OutboundMessage) -> SendResult:
+        return cls(
+            message_id=message.id,
+            message_sid=message.provider_sid,
+            status=message.status,
+            segments=message.segments,
+            send_at=message.send_at if message.status is MessageStatus.SCHEDULED else None,
+        )
+
+
+@attrs.frozen
+class Outgoing:
+    """A message a use case asks the pipeline to send.
+
+    ``body`` renders the text for the business once every rule held (the
+    business is read in the pipeline's own transaction, not before); it
+    raises ``InvalidField`` for a text that cannot be sent.
+    """
+
+    kind: MessageKind
+    to: PhoneNumber
+    body: Callable[[Business], str]
+    idempotency_key: str | None = None
+
+
+def send_outbound(
+    business_id: str,
+    outgoing: Outgoing,
+    *,
+    uow: UnitOfWork,
+    telephony: TelephonyProvider,
+    clock: Clock,
+    policy: Policy,
+) -> SendResult:
+    """Send ``outgoing`` for the business: the three steps, quiet hours, idempotency.
+
+    Idempotent per ``outgoing.idempotency_key``: a repeat for the same
+    business answers what the first request answered and makes no provider call.
+
+    Raises:
+        BusinessNotFound, InvalidField, SmsNotConfigured, PlanRequired,
+        NoSmsNumber, RecipientOptedOut, ConsentRequired, Cooldown,
+        AllowanceExhausted, InvalidPhone, ProviderError.
+    """
+    try:
+        message = _reserve(
+            business_id, outgoing, uow=uow, telephony=telephony, clock=clock, policy=policy
+        )
+    except IdempotencyConflict:
+        # A concurrent request with the same key won the insert; answer as it did.
+        with uow:
+            winner = uow.messages.by_idempotency_key(business_id, outgoing.idempotency_key or "")
+        if winner is None:  # pragma: no cover - the key cannot vanish: rows are never deleted
+            raise
+        return _replay(winner, outgoing.to)
+    if isinstance(message, SendResult):
+        return message
+    if message.status is MessageStatus.SCHEDULED:
+        log.info(
+            "%s scheduled business=%s to=%s send_at=%s",
+            message.kind.value,
+            message.business_id,
+            mask(message.to),
+            message.send_at.isoformat() if message.send_at else None,
+        )
+        return SendResult.of(message)
+    return SendResult.of(submit(message, uow=uow, telephony=telephony, clock=clock))
+
+
+def _reserve(
+    business_id: str,
+    outgoing: Outgoing,
+    *,
+    uow: UnitOfWork,
+    telephony: TelephonyProvider,
+    clock: Clock,
+    policy: Policy,
+) -> OutboundMessage | SendResult:
+    """Step one: check every rule, reserve the allowance, store the message (or
+    answer a repeat). One transaction, the business read in it too, so a send
+    costs two transactions in all (this and step three)."""
+    now = clock.now()
+    key, recipient = outgoing.idempotency_key, outgoing.to
+    with uow:
+        business = active_business(uow, business_id)
+        if key is not None:
+            # A repeat answers as the first request did, even if the plan or
+            # the provider configuration changed since: job runners retry late.
+            existing = uow.messages.by_idempotency_key(business.id, key)
+            if existing is not None:
+                return _replay(existing, recipient)
+        number = uow.numbers.holding(business.id)
+        consent = uow.consents.get(business.id, recipient, for_update=True)
+        if key is not None:
+            # A request with the same key may have committed while this one
+            # waited for the consent row's lock (PostgreSQL, READ COMMITTED):
+            # answer as it did instead of reporting a cooldown it caused.
+            existing = uow.messages.by_idempotency_key(business.id, key)
+            if existing is not None:
+                return _replay(existing, recipient)
+        last = None
+        if has_cooldown(outgoing.kind):
+            last = uow.messages.latest_review_request_at(business.id, recipient)
+        number = check_sendable(
+            business,
+            number,
+            consent,
+            kind=outgoing.kind,
+            policy=policy,
+            now=now,
+            configured=telephony.configured,
+            last_counted=last,
+        )
+        body = outgoing.body(business)
+        segments = count_segments(body).segments
+        period = period_of(now)
+        limit = policy.allowance_for(business.plan)
+        if not uow.allowances.try_consume(business.id, period, segments, limit):
+            raise AllowanceExhausted(
+                limit=limit, used=uow.allowances.used(business.id, period), requested=segments
+            )
+        zones = recipient.time_zones() or (business.timezone,)
+        send_at = deferred_until(outgoing.kind, policy=policy, now=now, zones=zones)
+        message = OutboundMessage(
+            id=uuid.uuid4().hex,
+            business_id=business.id,
+            to=recipient,
+            from_=number.number,
+            body=body,
+            segments=segments,
+            units=segments,
+            period=period,
+            status=MessageStatus.SCHEDULED if send_at else MessageStatus.SUBMITTING,
+            created_at=now,
+            updated_at=now,
+            kind=outgoing.kind,
+            idempotency_key=key,
+            send_at=send_at,
+            answer=SendAnswer(status=MessageStatus.SCHEDULED) if send_at else None,
+        )
+        uow.messages.add(message)
+        uow.commit()
+    return message
+
+
+def submit(
+    message: OutboundMessage, *, uow: UnitOfWork, telephony: TelephonyProvider, clock: Clock
+) -> OutboundMessage:
+    """Steps two and three of a send, for a message already ``submitting``.
+
+    What this answers is kept on the message for idempotent repeats, unless the
+    message already has an answer (a scheduled one: ``scheduled``).
+
+    Raises:
+        RecipientOptedOut, InvalidPhone, SmsNotConfigured, ProviderError: the
+        provider's refusal, after the message was failed and refunded (or,
+        when the outcome is unknown, left ``submitting`` for reconciliation).
+    """
+    try:
+        sent = telephony.send(
+            from_=message.from_, to=message.to, body=message.body, message_id=message.id
+        )
+    except ProviderError as exc:
+        if exc.ambiguous:
+            log.warning(
+                "send outcome unknown, left submitting for reconciliation message=%s: %s",
+                message.id,
+                exc.reason,
+            )
+            with uow:
+                uow.messages.record_answer(message.id, _refusal(exc))
+                uow.commit()
+            raise
+        # Never reached the provider for a transient reason: a repeat of the first
+        # request with the same key is a new try, so the key is freed.
+        retry = exc.transient and message.answer is None
+        _fail(message, exc, uow=uow, clock=clock, error_code=exc.provider_code, free_key=retry)
+        raise
+    except RecipientOptedOut as exc:
+        _fail(message, exc, uow=uow, clock=clock, error_code=exc.provider_code, opted_out=True)
+        raise
+    except SmsError as exc:
+        _fail(message, exc, uow=uow, clock=clock, error_code=None)
+        raise
+    with uow:
+        updated = uow.messages.transition(
+            message.id,
+            allowed_from={MessageStatus.SUBMITTING},
+            to=sent.status,
+            now=clock.now(),
+            provider_sid=sent.provider_sid,
+        )
+        uow.messages.record_answer(message.id, SendAnswer(status=sent.status))
+        uow.commit()
+    log.info("%s submitted message=%s sid=%s", message.kind.value, message.id, sent.provider_sid)
+    # A status callback may have moved it on already: the answer is what the provider said.
+    return attrs.evolve(updated or message, status=sent.status, provider_sid=sent.provider_sid)
+
+
+def _fail(
+    message: OutboundMessage,
+    exc: SmsError,
+    *,
+    uow: UnitOfWork,
+    clock: Clock,
+    error_code: int | None,
+    opted_out: bool = False,
+    free_key: bool = False,
+) -> None:
+    """The provider refused the message: mark it failed and give its units back,
+    keep the refusal as its answer (or free its key for a new try)."""
+    now = clock.now()
+    with uow:
+        if opted_out:
+            # The consent row before the message and the allowance: the one lock order
+            # (see ports.storage). The other way round, a concurrent send holding the
+            # consent row and waiting for the allowance deadlocks with this.
+            store_opt_out(uow, message.business_id, message.to, source="provider", clock=clock)
+        end_unsent(uow, message, to=MessageStatus.FAILED, now=now, error_code=error_code)
+        if free_key:
+            uow.messages.forget_idempotency_key(message.id)
+        else:
+            uow.messages.record_answer(message.id, _refusal(exc))
+        uow.commit()
+    log.info(
+        "%s refused by the provider message=%s code=%s", message.kind.value, message.id, error_code
+    )
+
+
+def cancel_scheduled(uow: UnitOfWork, message: OutboundMessage, *, now: datetime) -> bool:
+    """Inside an open unit of work: cancel a scheduled message and give its units back.
+
+    False when it had moved on meanwhile (another worker sent or canceled it).
+    """
+    return end_unsent(uow, message, to=MessageStatus.CANCELED, now=now) is not None
+
+
+def cancel_all_scheduled(uow: UnitOfWork, business_id: str, *, now: datetime) -> int:
+    """Inside an open unit of work: cancel and refund every scheduled message of the
+    business (every kind); how many were canceled."""
+    return sum(cancel_scheduled(uow, m, now=now) for m in uow.messages.scheduled_for(business_id))
+
+
+# --- idempotent repeats ----------------------------------------------------------
+
+
+def _refusal(exc: SmsError) -> SendAnswer:
+    """The answer a send gave when it raised ``exc``, as kept for its repeats."""
+    if isinstance(exc, ProviderError):
+        return SendAnswer(
+            error=exc.code,
+            reason=exc.reason,
+            provider_code=exc.provider_code,
+            ambiguous=exc.ambiguous,
+        )
+    if isinstance(exc, InvalidPhone):
+        return SendAnswer(error=exc.code, reason=exc.field)
+    return SendAnswer(error=exc.code)
+
+
+def _raise_again(answer: SendAnswer) -> NoReturn:
+    """Raise the error a first request raised, from what was kept of it."""
+    if answer.error == RecipientOptedOut.code:
+        raise RecipientOptedOut()
+    if answer.error == InvalidPhone.code:
+        raise InvalidPhone(field=answer.reason or "to")
+    if answer.error == SmsNotConfigured.code:
+        raise SmsNotConfigured()
+    raise ProviderError(
+        reason=answer.reason or ProviderError().reason,
+        provider_code=answer.provider_code,
+        ambiguous=answer.ambiguous,
+    )
+
+
+def _replay(existing: OutboundMessage, recipient: PhoneNumber) -> SendResult:
+    """A repeat's answer: exactly the first request's, once that one answered."""
+    if existing.to != recipient:
+        raise InvalidField("Idempotency-Key", "was already used for a different recipient")
+    answer = existing.answer
+    if answer is None:  # the first request is still under way (or died before answering)
+        return SendResult.of(existing)
+    if answer.error is not None:
+        _raise_again(answer)
+    status = answer.status or existing.status
+    scheduled = status is MessageStatus.SCHEDULED
+    return SendResult(
+        message_id=existing.id,
+        message_sid=None if scheduled else existing.provider_sid,
+        status=status,
+        segments=existing.segments,
+        send_at=existing.send_at if scheduled else None,
+    )
+
+
+__all__ = [
+    "Outgoing",
+    "SendResult",
+    "cancel_all_scheduled",
+    "cancel_scheduled",
+    "send_outbound",
+    "submit",
+]
