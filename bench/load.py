@@ -43,7 +43,7 @@ from twilio.rest import Client
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.clock import SystemClock
 from neariq_sms.adapters.sql import SqlUnitOfWork, make_engine, upgrade
-from neariq_sms.adapters.twilio import RetryPolicy, TwilioTelephony
+from neariq_sms.adapters.twilio import RetryPolicy, TwilioTelephony, status_report
 from neariq_sms.domain import Plan, Policy, ProviderError, SmsError
 from neariq_sms.testing import FaultyUnitOfWork, StorageDown
 
@@ -176,7 +176,8 @@ def worker(config: dict[str, Any], index: int, results: Any) -> None:
                 attempt(
                     "callback",
                     lambda: uc.handle_status_callback(
-                        rng.choice(sids), rng.choice(CALLBACK_STATUSES), error, **deps
+                        status_report(rng.choice(sids), rng.choice(CALLBACK_STATUSES), error),
+                        **deps,
                     ),
                 )
         elif roll < 0.90:

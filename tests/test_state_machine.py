@@ -20,6 +20,7 @@ from hypothesis.stateful import (
 
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.memory import ManualClock, SimulatedTelephony
+from neariq_sms.adapters.twilio import status_report
 from neariq_sms.domain import (
     PUBLIC_ERRORS,
     AllowanceExhausted,
@@ -410,7 +411,7 @@ class SmsMachine(RuleBasedStateMachine):
         sid = sids[pick % len(sids)]
         moved = self._call(
             lambda: uc.handle_status_callback(
-                sid, status, error_code, uow=self.uow, clock=self.clock
+                status_report(sid, status, error_code), uow=self.uow, clock=self.clock
             )
         )
         if sid not in self.telephony.returned_sids:

@@ -13,6 +13,7 @@ import pytest
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.http import Response, handle
 from neariq_sms.adapters.memory import InMemoryUnitOfWork, ManualClock, SimulatedTelephony
+from neariq_sms.adapters.twilio import status_report
 from neariq_sms.config import Services
 from neariq_sms.domain import Policy
 from neariq_sms.domain.errors import InvalidPhone, ProviderError, RecipientOptedOut, SmsError
@@ -93,7 +94,7 @@ def test_an_accepted_send_answers_its_first_status_after_callbacks_moved_it() ->
     first = send(s, business)
     assert first[0] == 200
     sid = first[1]["messageSid"]  # type: ignore[index]
-    uc.handle_status_callback(sid, "delivered", uow=s.uow, clock=s.clock)
+    uc.handle_status_callback(status_report(sid, "delivered"), uow=s.uow, clock=s.clock)
 
     assert send(s, business) == first
     assert first[1]["status"] == "queued"  # type: ignore[index]

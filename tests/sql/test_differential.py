@@ -33,6 +33,7 @@ from hypothesis.stateful import (
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.clock import ManualClock
 from neariq_sms.adapters.memory import InMemoryUnitOfWork, SimulatedTelephony
+from neariq_sms.adapters.twilio import status_report
 from neariq_sms.domain import Plan, Policy, ProviderError, RecipientOptedOut, SmsError
 from neariq_sms.ports import UnitOfWork
 from tests.conftest import NOON_IN_AUSTIN
@@ -212,7 +213,9 @@ class Differential(RuleBasedStateMachine):
         def callback(side: _Side) -> bool:
             sids = [m.sid for m in side.telephony.sent] or ["SMunknown"]
             sid = sids[index % len(sids)]
-            return uc.handle_status_callback(sid, status, code, uow=side.uow, clock=self.clock)
+            return uc.handle_status_callback(
+                status_report(sid, status, code), uow=side.uow, clock=self.clock
+            )
 
         self.run(callback)
 

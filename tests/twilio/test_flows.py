@@ -20,6 +20,7 @@ from neariq_sms.adapters.twilio import (
     inbound_from_form,
     parse_form,
     status_from_form,
+    status_report,
     twiml_reply,
 )
 from neariq_sms.config import Services
@@ -81,7 +82,7 @@ def test_review_request_status_and_stop_over_twilio(
     )
     assert verifier.verify(STATUS_PATH, params, signature)
     sid, status, error_code = status_from_form(params)
-    assert uc.handle_status_callback(sid, status, error_code, uow=uow, clock=clock)
+    assert uc.handle_status_callback(status_report(sid, status, error_code), uow=uow, clock=clock)
 
     params, signature = webhook(
         fake,

@@ -22,9 +22,12 @@ from neariq_sms.adapters.twilio import (
     parse_form,
     status_from_form,
     status_message_id,
+    status_report,
+    status_report_from_form,
     twiml_reply,
 )
-from neariq_sms.domain import InvalidField, Keyword, MissingField
+from neariq_sms.domain import InvalidField, Keyword, MessageStatus, MissingField
+from neariq_sms.domain.messages import StatusReport
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 PUBLIC_URL = "https://sms.example.com"
@@ -455,3 +458,39 @@ def test_twiml_reply_escapes_the_message() -> None:
     root = ET.fromstring(twiml_reply(text))  # noqa: S314 - our own output, not untrusted
     [message] = list(root)
     assert (message.tag, message.text) == ("Message", text)
+
+
+# --- the status callback as a domain report -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "opted_out"), [("21610", True), ("30003", False), ("", False), (None, False)]
+)
+def test_a_status_callback_becomes_a_domain_report(code: str | None, opted_out: bool) -> None:
+    """Twilio's 21610 reads as ``recipient_opted_out``; the code itself is kept as given."""
+    form = replaced(STATUS_FORM, ErrorCode=code)
+    report = status_report_from_form(form, f"messageId={'c' * 32}")
+    assert report == StatusReport(
+        provider_sid=SID,
+        status=MessageStatus.UNDELIVERED,
+        error_code=int(code) if code else None,
+        recipient_opted_out=opted_out,
+        message_id="c" * 32,
+    )
+
+
+def test_an_untracked_status_reads_as_none_and_no_id_as_none() -> None:
+    """Twilio's ``received`` is no outbound status of ours; a URL without ``messageId``."""
+    report = status_report_from_form(replaced(STATUS_FORM, MessageStatus="received"), "")
+    assert (report.status, report.message_id) == (None, None)
+    assert status_report(SID, "delivered") == StatusReport(SID, MessageStatus.DELIVERED)
+
+
+def test_the_report_checks_the_form_before_the_query() -> None:
+    """A bad form answers for its own field even when the query is bad too."""
+    with pytest.raises(InvalidField) as raised:
+        status_report_from_form(replaced(STATUS_FORM, MessageStatus="bogus"), "messageId=zz")
+    assert raised.value.field == "MessageStatus"
+    with pytest.raises(InvalidField) as raised:
+        status_report_from_form(STATUS_FORM, "messageId=zz")
+    assert raised.value.field == "messageId"

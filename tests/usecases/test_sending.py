@@ -9,6 +9,7 @@ import pytest
 
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.memory import ManualClock, SimulatedTelephony
+from neariq_sms.adapters.twilio import status_report
 from neariq_sms.domain import (
     AllowanceExhausted,
     BusinessNotFound,
@@ -332,7 +333,9 @@ def test_a_request_found_never_delivered_does_not_count_for_the_cooldown(
     business = ready_business(uow, telephony, clock)
     first = send(uow, telephony, clock, business.id)
     assert first.message_sid is not None
-    uc.handle_status_callback(first.message_sid, "failed", 30003, uow=uow, clock=clock)
+    uc.handle_status_callback(
+        status_report(first.message_sid, "failed", 30003), uow=uow, clock=clock
+    )
     assert send(uow, telephony, clock, business.id).status is MessageStatus.QUEUED
 
 
@@ -343,7 +346,9 @@ def test_a_delivered_or_undelivered_request_still_counts(
     business = ready_business(uow, telephony, clock)
     first = send(uow, telephony, clock, business.id)
     assert first.message_sid is not None
-    uc.handle_status_callback(first.message_sid, "undelivered", 30005, uow=uow, clock=clock)
+    uc.handle_status_callback(
+        status_report(first.message_sid, "undelivered", 30005), uow=uow, clock=clock
+    )
     with pytest.raises(Cooldown):
         send(uow, telephony, clock, business.id)
 
@@ -567,7 +572,9 @@ def test_an_asynchronous_21610_records_a_provider_opt_out(
     result = send(uow, telephony, clock, business.id)
     assert result.message_sid is not None
 
-    assert uc.handle_status_callback(result.message_sid, "failed", 21610, uow=uow, clock=clock)
+    assert uc.handle_status_callback(
+        status_report(result.message_sid, "failed", 21610), uow=uow, clock=clock
+    )
 
     record = uc.get_consent(business.id, CUSTOMER, uow=uow)
     assert record is not None

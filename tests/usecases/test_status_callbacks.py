@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.memory import ManualClock, SimulatedTelephony
+from neariq_sms.adapters.twilio import status_report
 from neariq_sms.domain import MessageStatus, PhoneNumber
 from neariq_sms.domain.messages import SentMessage
 from neariq_sms.ports import UnitOfWork
@@ -38,9 +39,9 @@ def test_a_late_sent_never_overwrites_delivered(
 ) -> None:
     """Out of order: delivered, then sent. The message stays delivered."""
     sid = sent_message(uow, telephony, clock)
-    assert uc.handle_status_callback(sid, "delivered", uow=uow, clock=clock)
-    assert not uc.handle_status_callback(sid, "sent", uow=uow, clock=clock)
-    assert not uc.handle_status_callback(sid, "failed", 30003, uow=uow, clock=clock)
+    assert uc.handle_status_callback(status_report(sid, "delivered"), uow=uow, clock=clock)
+    assert not uc.handle_status_callback(status_report(sid, "sent"), uow=uow, clock=clock)
+    assert not uc.handle_status_callback(status_report(sid, "failed", 30003), uow=uow, clock=clock)
     assert status_of(uow, sid) is MessageStatus.DELIVERED
 
 
@@ -51,7 +52,7 @@ def test_unknown_sids_and_statuses_are_ignored(
     """Nothing moves and nothing is written."""
     real = sent_message(uow, telephony, clock)
     before = snapshot(uow)
-    assert not uc.handle_status_callback(sid or real, status, uow=uow, clock=clock)
+    assert not uc.handle_status_callback(status_report(sid or real, status), uow=uow, clock=clock)
     assert snapshot(uow) == before
 
 
@@ -65,7 +66,7 @@ def test_the_status_only_ever_moves_forward(uow_factory: UowFactory, statuses: l
     sid = sent_message(uow, telephony, clock)
     rank = MessageStatus.QUEUED.rank
     for raw in statuses:
-        moved = uc.handle_status_callback(sid, raw, uow=uow, clock=clock)
+        moved = uc.handle_status_callback(status_report(sid, raw), uow=uow, clock=clock)
         new_rank = status_of(uow, sid).rank
         assert new_rank >= rank
         assert moved == (new_rank > rank)
@@ -85,14 +86,8 @@ class CallbackFirst(SimulatedTelephony):
         self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
     ) -> SentMessage:
         sent = super().send(from_=from_, to=to, body=body, message_id=message_id)
-        moved = uc.handle_status_callback(
-            sent.provider_sid,
-            self.status,
-            self.code,
-            message_id=message_id,
-            uow=self.uow,
-            clock=self.clock,
-        )
+        report = status_report(sent.provider_sid, self.status, self.code, message_id=message_id)
+        moved = uc.handle_status_callback(report, uow=self.uow, clock=self.clock)
         self.moved.append(moved)
         return sent
 
@@ -132,5 +127,7 @@ def test_a_callback_with_an_unknown_message_id_falls_back_to_the_sid(
 ) -> None:
     """A callback URL from before ids were carried, or a stale id: the sid still finds it."""
     sid = sent_message(uow, telephony, clock)
-    assert uc.handle_status_callback(sid, "sent", message_id="f" * 32, uow=uow, clock=clock)
+    assert uc.handle_status_callback(
+        status_report(sid, "sent", message_id="f" * 32), uow=uow, clock=clock
+    )
     assert status_of(uow, sid) is MessageStatus.SENT

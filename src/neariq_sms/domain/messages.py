@@ -7,6 +7,7 @@ from datetime import datetime
 
 import attrs
 
+from neariq_sms.domain.keywords import Keyword
 from neariq_sms.domain.phone import PhoneNumber
 
 
@@ -156,3 +157,38 @@ class ProviderMessage:
     body: str
     status: MessageStatus
     sent_at: datetime
+
+
+@attrs.frozen
+class StatusReport:
+    """A provider's delivery-status report on one message, in the domain's words.
+
+    The provider's adapter makes it from a status callback, shapes checked:
+    ``status`` is ``None`` for a status the library does not track;
+    ``recipient_opted_out`` says the carrier refused the message because the
+    recipient unsubscribed there; ``error_code`` is the provider's own code,
+    kept on the message as it was given. ``message_id`` is our id, when the
+    callback carries it (its URL does).
+    """
+
+    provider_sid: str
+    status: MessageStatus | None
+    error_code: int | None = None
+    recipient_opted_out: bool = False
+    message_id: str | None = None
+
+
+@attrs.frozen
+class InboundReport:
+    """A message a customer sent, as the provider's webhook reports it, shapes checked.
+
+    Numbers are E.164 text as the provider wrote them (the use case parses
+    them). ``opt_out_type`` is the provider's own classification of the text
+    (Twilio's ``OptOutType``), ``None`` without one.
+    """
+
+    to: str
+    from_: str
+    body: str
+    message_sid: str
+    opt_out_type: Keyword | None = None

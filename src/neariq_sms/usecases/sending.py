@@ -8,7 +8,7 @@ import attrs
 
 from neariq_sms.domain.business import Business
 from neariq_sms.domain.errors import InvalidField, SmsError, SmsNotConfigured
-from neariq_sms.domain.messages import MessageKind, MessageStatus
+from neariq_sms.domain.messages import MessageKind, MessageStatus, StatusReport
 from neariq_sms.domain.parsing import (
     parse_customer_name,
     parse_idempotency_key,
@@ -34,8 +34,6 @@ from neariq_sms.usecases.outbound import (
     send_outbound,
     submit,
 )
-
-OPTED_OUT_ERROR = 21610
 
 
 @attrs.frozen
@@ -158,58 +156,48 @@ def dispatch_due(
     return DispatchReport(submitted=submitted, failed=failed, canceled=canceled)
 
 
-def handle_status_callback(
-    provider_sid: str,
-    status: str,
-    error_code: int | None = None,
-    *,
-    message_id: str | None = None,
-    uow: UnitOfWork,
-    clock: Clock,
-) -> bool:
-    """Apply a provider delivery-status callback; True when the status moved.
+def handle_status_callback(report: StatusReport, *, uow: UnitOfWork, clock: Clock) -> bool:
+    """Apply a provider's delivery-status report; True when the status moved.
 
-    The message is found by ``message_id`` (our id, which the callback URL
-    carries), else by the provider sid (callback URLs given before ids were
-    carried). A callback may arrive before the send's own answer stored the
+    The message is found by ``report.message_id`` (our id, which the callback
+    URL carries), else by the provider sid (callback URLs given before ids
+    were carried). A report may arrive before the send's own answer stored the
     sid: it is applied all the same and records the sid, and the send's late
     answer then moves nothing back.
 
     Forward only: callbacks arrive out of order and a late ``sent`` never
     overwrites ``delivered``. Unknown messages and untracked statuses are
-    ignored. Error 21610 (the recipient unsubscribed at the carrier) records
-    an opt-out with source ``provider``. Idempotent.
+    ignored. A report that the recipient opted out at the carrier records an
+    opt-out with source ``provider``. Idempotent.
     """
-    new = MessageStatus.from_provider(status)
     now = clock.now()
+    sid = report.provider_sid
     with uow:
-        message = uow.messages.get(message_id) if message_id else None
+        message = uow.messages.get(report.message_id) if report.message_id else None
         if message is None:
-            message = uow.messages.by_provider_sid(provider_sid)
+            message = uow.messages.by_provider_sid(sid)
         if message is None:
-            log.info(
-                "status callback for an unknown message id=%s sid=%s", message_id, provider_sid
-            )
+            log.info("status callback for an unknown message id=%s sid=%s", report.message_id, sid)
             return False
-        if message.provider_sid not in (None, provider_sid):
+        if message.provider_sid not in (None, sid):
             log.warning(
                 "status callback sid differs from the stored one message=%s stored=%s got=%s",
                 message.id,
                 message.provider_sid,
-                provider_sid,
+                sid,
             )
-        if error_code == OPTED_OUT_ERROR:
+        if report.recipient_opted_out:
             # The consent row before the message row: the one lock order (see ports.storage).
             store_opt_out(uow, message.business_id, message.to, source="provider", clock=clock)
         moved = None
-        if new is not None:
+        if report.status is not None:
             moved = uow.messages.transition(
                 message.id,
-                allowed_from=new.earlier(),
-                to=new,
+                allowed_from=report.status.earlier(),
+                to=report.status,
                 now=now,
-                error_code=error_code,
-                provider_sid=provider_sid if message.provider_sid is None else None,
+                error_code=report.error_code,
+                provider_sid=sid if message.provider_sid is None else None,
             )
         uow.commit()
     return moved is not None

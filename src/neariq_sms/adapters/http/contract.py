@@ -54,8 +54,7 @@ from neariq_sms.adapters.twilio.webhooks import (
     STATUS_PATH,
     inbound_from_form,
     parse_form,
-    status_from_form,
-    status_message_id,
+    status_report_from_form,
     twiml_reply,
 )
 from neariq_sms.domain.errors import (
@@ -415,13 +414,9 @@ def _inbound_webhook(req: _Request, s: Services) -> Response:
 
 
 def _status_webhook(req: _Request, s: Services) -> Response:
-    params = _verified_form(req, s)
-    sid, status, error_code = status_from_form(params)
     # Our message id rides in the callback URL's query, which the signature covers.
-    message_id = status_message_id(req.query)
-    uc.handle_status_callback(
-        sid, status, error_code, message_id=message_id, uow=s.uow, clock=s.clock
-    )
+    report = status_report_from_form(_verified_form(req, s), req.query)
+    uc.handle_status_callback(report, uow=s.uow, clock=s.clock)
     return json_response(200, {"ok": True})
 
 

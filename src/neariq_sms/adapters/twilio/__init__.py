@@ -22,6 +22,8 @@ from neariq_sms.adapters.twilio.webhooks import (
     parse_form,
     status_from_form,
     status_message_id,
+    status_report,
+    status_report_from_form,
     twiml_reply,
 )
 
@@ -54,5 +56,7 @@ __all__ = [
     "parse_form",
     "status_from_form",
     "status_message_id",
+    "status_report",
+    "status_report_from_form",
     "twiml_reply",
 ]

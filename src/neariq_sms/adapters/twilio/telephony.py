@@ -17,7 +17,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal, TypeVar
-from urllib.parse import urlencode
 
 import attrs
 import requests
@@ -28,7 +27,11 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from neariq_sms.adapters.twilio.webhooks import INBOUND_PATH, STATUS_MESSAGE_PARAM, STATUS_PATH
+from neariq_sms.adapters.twilio.webhooks import (
+    INBOUND_PATH,
+    UNSUBSCRIBED_RECIPIENT,
+    status_callback_url,
+)
 from neariq_sms.domain.business import AvailableNumber, PurchasedNumber
 from neariq_sms.domain.errors import (
     InvalidPhone,
@@ -52,7 +55,6 @@ _ACTING: frozenset[Operation] = frozenset({"purchase", "send", "release"})
 AUTHENTICATE = 20003
 NOT_FOUND = 20404
 TOO_MANY_REQUESTS = 20429
-UNSUBSCRIBED_RECIPIENT = 21610
 NUMBER_UNAVAILABLE_CODES = frozenset({21421, 21422, 21452})
 INVALID_RECIPIENT_CODES = frozenset({21211, 21614})
 #: Records one lookup of sent messages reads at most (Twilio's largest page).
@@ -254,14 +256,11 @@ class TwilioTelephony:
     @property
     def status_callback(self) -> str | None:
         """Where Twilio reports each sent message's delivery status."""
-        return self._public_url + STATUS_PATH if self._public_url else None
+        return self.status_callback_for(None)
 
     def status_callback_for(self, message_id: str | None) -> str | None:
-        """The status callback of one message: :attr:`status_callback` with our
-        message id in the query string, which Twilio's signature covers."""
-        if self.status_callback is None or message_id is None:
-            return self.status_callback
-        return f"{self.status_callback}?{urlencode({STATUS_MESSAGE_PARAM: message_id})}"
+        """The status callback of one message (see :func:`status_callback_url`)."""
+        return status_callback_url(self._public_url, message_id) if self._public_url else None
 
     # --- the port ----------------------------------------------------------------
 
@@ -487,10 +486,8 @@ def _transport_failure(exc: requests.RequestException, operation: Operation) -> 
         log.warning("twilio %s: could not connect (%s)", operation, type(exc).__name__)
         error = ProviderError(reason="could not connect to Twilio", transient=True)
         return _Failure(error, transient=True)
-    if isinstance(exc, requests.Timeout):
-        reason = "Twilio did not answer in time"
-    else:
-        reason = "the connection to Twilio failed"
+    timed_out = isinstance(exc, requests.Timeout)
+    reason = "Twilio did not answer in time" if timed_out else "the connection to Twilio failed"
     log.warning("twilio %s: %s (%s)", operation, reason, type(exc).__name__)
     return _Failure(ProviderError(reason=reason, ambiguous=operation in _ACTING), transient=True)
 
@@ -544,9 +541,7 @@ def _retry_after(response: Response | None) -> float | None:
         when = parsedate_to_datetime(raw)
     except (TypeError, ValueError):
         return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - time.time())
+    return None if when.tzinfo is None else max(0.0, when.timestamp() - time.time())
 
 
 def _in_window(

@@ -14,12 +14,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from urllib.parse import parse_qsl
-
-import attrs
+from urllib.parse import parse_qsl, urlencode
 
 from neariq_sms.domain.errors import InvalidField, MissingField
 from neariq_sms.domain.keywords import Keyword
+from neariq_sms.domain.messages import InboundReport, MessageStatus, StatusReport
 
 INBOUND_PATH = "/api/sms/webhooks/twilio/inbound"
 STATUS_PATH = "/api/sms/webhooks/twilio/status"
@@ -28,9 +27,18 @@ STATUS_PATH = "/api/sms/webhooks/twilio/status"
 STATUS_MESSAGE_PARAM = "messageId"
 #: The request header that carries the signature (header names compare case-insensitively).
 SIGNATURE_HEADER = "X-Twilio-Signature"
+#: Twilio's error code for a recipient that unsubscribed at the carrier (texted STOP).
+UNSUBSCRIBED_RECIPIENT = 21610
 MAX_FORM_FIELDS = 1000
 
 Params = Sequence[tuple[str, str]]
+
+
+def status_callback_url(public_url: str, message_id: str | None = None) -> str:
+    """Where Twilio reports a message's status: with our message id in the query
+    string (:data:`STATUS_MESSAGE_PARAM`), which Twilio's signature covers."""
+    url = public_url + STATUS_PATH
+    return f"{url}?{urlencode({STATUS_MESSAGE_PARAM: message_id})}" if message_id else url
 
 
 def parse_form(body: bytes) -> list[tuple[str, str]]:
@@ -178,22 +186,11 @@ def _e164(params: Params, name: str) -> str:
     return value
 
 
-@attrs.frozen
-class InboundWebhook:
-    """The fields of an inbound-message webhook the library acts on, shapes checked.
-
-    ``opt_out_type`` is Twilio's own classification (``OptOutType``, sent only
-    with Advanced Opt-Out on a Messaging Service), ``None`` without it.
-    """
-
-    to: str
-    from_: str
-    body: str
-    message_sid: str
-    opt_out_type: Keyword | None = None
+#: The fields of an inbound-message webhook the library acts on (a domain report).
+InboundWebhook = InboundReport
 
 
-def inbound_from_form(params: Params) -> InboundWebhook:
+def inbound_from_form(params: Params) -> InboundReport:
     """The inbound-message webhook's fields, each checked for the shape Twilio sends.
 
     Twilio's signature runs every name and value together with no separator,
@@ -215,7 +212,7 @@ def inbound_from_form(params: Params) -> InboundWebhook:
     opt_out_type = _OPT_OUT_TYPES.get(raw_type) if raw_type else None
     if raw_type and opt_out_type is None:
         raise InvalidField("OptOutType", "must be STOP, START or HELP")
-    return InboundWebhook(to, from_, _field(params, "Body") or "", message_sid, opt_out_type)
+    return InboundReport(to, from_, _field(params, "Body") or "", message_sid, opt_out_type)
 
 
 def status_from_form(params: Params) -> tuple[str, str, int | None]:
@@ -241,6 +238,30 @@ def status_from_form(params: Params) -> tuple[str, str, int | None]:
     if raw_code and not _ERROR_CODE.fullmatch(raw_code):
         raise InvalidField("ErrorCode", "must be an integer of at most six digits")
     return sid, status, int(raw_code) if raw_code else None
+
+
+def status_report(
+    sid: str, status: str, error_code: int | None = None, *, message_id: str | None = None
+) -> StatusReport:
+    """Twilio's status values in the domain's words (21610: the recipient opted out)."""
+    return StatusReport(
+        provider_sid=sid,
+        status=MessageStatus.from_provider(status),
+        error_code=error_code,
+        recipient_opted_out=error_code == UNSUBSCRIBED_RECIPIENT,
+        message_id=message_id,
+    )
+
+
+def status_report_from_form(params: Params, query: str) -> StatusReport:
+    """A status callback as a domain report: :func:`status_from_form` on the form,
+    :func:`status_message_id` on the callback URL's query, every shape checked.
+
+    Raises:
+        MissingField, InvalidField: as those two do, form first.
+    """
+    sid, status, error_code = status_from_form(params)
+    return status_report(sid, status, error_code, message_id=status_message_id(query))
 
 
 #: The library's own message ids (``uuid4().hex``).
@@ -289,11 +310,15 @@ __all__ = [
     "STATUS_MESSAGE_PARAM",
     "STATUS_PATH",
     "TWILIO_MESSAGE_STATUSES",
+    "UNSUBSCRIBED_RECIPIENT",
     "InboundWebhook",
     "TwilioSignatureVerifier",
     "inbound_from_form",
     "parse_form",
+    "status_callback_url",
     "status_from_form",
     "status_message_id",
+    "status_report",
+    "status_report_from_form",
     "twiml_reply",
 ]
