@@ -182,6 +182,18 @@ def test_nothing_below_the_composition_root_imports_it(path: Path) -> None:
     assert upward == set()
 
 
+@pytest.mark.parametrize(
+    "path",
+    sorted((PACKAGE_ROOT / "adapters" / "http").rglob("*.py")),
+    ids=lambda p: str(p.relative_to(PACKAGE_ROOT)),
+)
+def test_the_http_adapter_reaches_the_provider_only_through_ports(path: Path) -> None:
+    """Webhooks are verified and read through ``ports.webhooks``, never the Twilio adapter."""
+    assert {
+        n for n in imported_modules(path) if n.startswith("neariq_sms.adapters.twilio")
+    } == set()
+
+
 def test_every_port_lives_in_ports() -> None:
     """A ``typing.Protocol`` defined anywhere else in the package is a misplaced port."""
     misplaced = {

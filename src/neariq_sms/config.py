@@ -24,7 +24,7 @@ from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.services import Services
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
-from neariq_sms.ports.webhooks import WebhookVerifier
+from neariq_sms.ports.webhooks import ProviderWebhooks, WebhookVerifier
 
 #: A database URL that keeps everything in process memory (tests, throw-away sandboxes).
 MEMORY_DATABASE_URL = "memory://"
@@ -239,7 +239,7 @@ def build_services(
 
         telephony = SimulatedTelephony(configured=False)
         token = None
-    webhooks: WebhookVerifier | None = None
+    webhooks: ProviderWebhooks | None = None
     if token and base_url:
         from neariq_sms.adapters.twilio.webhooks import TwilioSignatureVerifier
 

@@ -8,7 +8,7 @@ from neariq_sms.domain.plans import Policy
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
-from neariq_sms.ports.webhooks import WebhookVerifier
+from neariq_sms.ports.webhooks import ProviderWebhooks
 
 
 @attrs.frozen
@@ -19,8 +19,8 @@ class Services:
     telephony: TelephonyProvider
     clock: Clock
     policy: Policy
-    #: Verifies provider webhooks; ``None`` when there is no provider to verify against.
-    webhooks: WebhookVerifier | None = None
+    #: Verifies and reads provider webhooks; ``None`` when there is no provider to verify against.
+    webhooks: ProviderWebhooks | None = None
 
 
 __all__ = ["Services"]

@@ -48,15 +48,6 @@ from neariq_sms.adapters.http.serialise import (
     sms_error_body,
     status_body,
 )
-from neariq_sms.adapters.twilio.webhooks import (
-    INBOUND_PATH,
-    SIGNATURE_HEADER,
-    STATUS_PATH,
-    inbound_from_form,
-    parse_form,
-    status_report_from_form,
-    twiml_reply,
-)
 from neariq_sms.domain.errors import (
     BusinessNotFound,
     Cooldown,
@@ -73,6 +64,7 @@ from neariq_sms.domain.parsing import (
 )
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.ports.services import Services
+from neariq_sms.ports.webhooks import INBOUND_PATH, STATUS_PATH, ProviderWebhooks
 from neariq_sms.usecases.paging import DEFAULT_PAGE, MAX_PAGE, parse_cursor
 
 log = logging.getLogger("neariq_sms.http")
@@ -372,7 +364,7 @@ def _post_opt_in(req: _Request, s: Services, business_id: str) -> Response:
 # --- public endpoints: webhooks, the OpenAPI document ---------------------------
 
 
-def _verified_form(req: _Request, s: Services) -> list[tuple[str, str]]:
+def _verified_form(req: _Request, s: Services) -> tuple[ProviderWebhooks, list[tuple[str, str]]]:
     """The webhook's form parameters, once its signature verifies; else 403 (or 503)."""
     if s.webhooks is None:
         if s.telephony.configured:
@@ -383,19 +375,21 @@ def _verified_form(req: _Request, s: Services) -> list[tuple[str, str]]:
                 " the public base URL Twilio calls"
             )
         raise SmsNotConfigured()
-    signature = req.headers.get(SIGNATURE_HEADER.lower(), "")
+    webhooks = s.webhooks
+    signature = req.headers.get(webhooks.signature_header.lower(), "")
     try:
-        params = parse_form(req.body)
+        params = webhooks.read_form(req.body)
     except (ValueError, UnicodeDecodeError, SmsError):
         raise InvalidSignature() from None
-    if not signature or not s.webhooks.verify(req.path, params, signature, req.query):
+    if not signature or not webhooks.verify(req.path, params, signature, req.query):
         raise InvalidSignature()
-    return params
+    return webhooks, params
 
 
 def _inbound_webhook(req: _Request, s: Services) -> Response:
     # Shapes are checked only once the signature verified: 403 before 400.
-    webhook = inbound_from_form(_verified_form(req, s))
+    webhooks, params = _verified_form(req, s)
+    webhook = webhooks.inbound_report(params)
     result = uc.handle_inbound_message(
         webhook.to,
         webhook.from_,
@@ -408,14 +402,15 @@ def _inbound_webhook(req: _Request, s: Services) -> Response:
     )
     return Response(
         200,
-        [("Content-Type", "application/xml"), ("Cache-Control", "no-store")],
-        twiml_reply(result.reply).encode(),
+        [("Content-Type", webhooks.reply_media_type), ("Cache-Control", "no-store")],
+        webhooks.reply(result.reply).encode(),
     )
 
 
 def _status_webhook(req: _Request, s: Services) -> Response:
+    webhooks, params = _verified_form(req, s)
     # Our message id rides in the callback URL's query, which the signature covers.
-    report = status_report_from_form(_verified_form(req, s), req.query)
+    report = webhooks.status_report(params, req.query)
     uc.handle_status_callback(report, uow=s.uow, clock=s.clock)
     return json_response(200, {"ok": True})
 

@@ -1,12 +1,14 @@
 """Twilio's webhooks without a web framework: form parsing, signatures, TwiML.
 
-The HTTP layer owns the routes; it calls these functions. A webhook request
+:class:`TwilioSignatureVerifier` is the :class:`~neariq_sms.ports.webhooks.ProviderWebhooks`
+port: the HTTP layer owns the routes and reaches these functions only through
+it, as domain reports (Twilio's codes, such as 21610, stay here). A webhook request
 is verified against the public URL Twilio was given (``NEARIQ_SMS_PUBLIC_URL``
 plus the path), never the URL the server sees behind a proxy, and against the
 form parameters exactly as received, blank values included.
 
-The twilio SDK is imported only where it is used, so the HTTP contract can
-import the paths and the form helpers without the ``twilio`` extra installed.
+The twilio SDK is imported only where it is used, so this module imports
+without the ``twilio`` extra installed.
 """
 
 from __future__ import annotations
@@ -19,9 +21,8 @@ from urllib.parse import parse_qsl, urlencode
 from neariq_sms.domain.errors import InvalidField, MissingField
 from neariq_sms.domain.keywords import Keyword
 from neariq_sms.domain.messages import InboundReport, MessageStatus, StatusReport
+from neariq_sms.ports.webhooks import INBOUND_PATH, STATUS_PATH, ProviderWebhooks
 
-INBOUND_PATH = "/api/sms/webhooks/twilio/inbound"
-STATUS_PATH = "/api/sms/webhooks/twilio/status"
 #: The query parameter of a status callback URL that carries our message id: a
 #: callback can arrive before the send's answer (and its sid) has been stored.
 STATUS_MESSAGE_PARAM = "messageId"
@@ -116,6 +117,22 @@ class TwilioSignatureVerifier:
         return bool(
             self._validator.validate(self.url_for(path, query), _MultiParams(params), signature)
         )
+
+    # The rest of the port: Twilio's requests read into domain reports.
+    signature_header = SIGNATURE_HEADER
+    reply_media_type = "application/xml"
+
+    def read_form(self, body: bytes) -> list[tuple[str, str]]:
+        return parse_form(body)
+
+    def inbound_report(self, params: Params) -> InboundReport:
+        return inbound_from_form(params)
+
+    def status_report(self, params: Params, query: str) -> StatusReport:
+        return status_report_from_form(params, query)
+
+    def reply(self, text: str | None) -> str:
+        return twiml_reply(text)
 
 
 #: Twilio's message sids: ``SM`` (SMS) or ``MM`` (MMS) and 32 hex digits, 34 characters
@@ -302,6 +319,10 @@ def twiml_reply(text: str | None) -> str:
     if text:
         response.message(text)
     return str(response.to_xml())
+
+
+def _conforms(verifier: TwilioSignatureVerifier) -> ProviderWebhooks:
+    return verifier  # mypy proves the adapter satisfies the port
 
 
 __all__ = [
