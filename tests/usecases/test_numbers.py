@@ -109,7 +109,7 @@ def test_provisioning_buys_the_number_and_makes_it_active(
 def test_every_provision_rule_answers_in_the_specs_order_and_changes_nothing(
     uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
 ) -> None:
-    """404, shape, 503, plan, 409, duplicate_number, then the provider."""
+    """Shape, 404, 503, plan, 409, duplicate_number, then the provider."""
     holder = ready_business(uow, telephony, clock, name="Holder", consent=())
     business = ready_business(uow, telephony, clock, number="+15125550124", consent=())
     uc.change_plan(business.id, "starter", uow=uow)
@@ -129,9 +129,11 @@ def test_every_provision_rule_answers_in_the_specs_order_and_changes_nothing(
         if error is not NumberUnavailable:
             assert provider_state(telephony) == calls
 
-    rejected(BusinessNotFound, "nope", None, unconfigured)
-    rejected(MissingField, number=None, provider=unconfigured)
-    rejected(InvalidPhone, number="555-01", provider=unconfigured)
+    # The input comes first here; "404 before a shape error" is the HTTP adapter's rule
+    # (tests/http/test_contract.py::test_an_inactive_business_is_404_before_any_shape_error).
+    rejected(MissingField, "nope", None, unconfigured)
+    rejected(InvalidPhone, "nope", "555-01", unconfigured)
+    rejected(BusinessNotFound, "nope", provider=unconfigured)
     rejected(SmsNotConfigured, provider=unconfigured)
     rejected(PlanRequired)
     uc.change_plan(business.id, "pro", uow=uow)

@@ -95,7 +95,7 @@ def test_every_send_rule_answers_in_the_specs_order_and_changes_nothing(
     uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
 ) -> None:
     """With every rule broken, fixing them one by one reveals them in the spec's order:
-    404, shape (missing, invalid field, invalid phone), 503, plan, number, opt-out,
+    shape (missing, invalid field, invalid phone), 404, 503, plan, number, opt-out,
     cooldown, allowance. No rejection writes a row, uses allowance or calls the provider."""
     rules = Policy(
         monthly_allowance=policy(growth=1).monthly_allowance, review_cooldown=timedelta(days=1)
@@ -121,10 +121,12 @@ def test_every_send_rule_answers_in_the_specs_order_and_changes_nothing(
         assert snapshot(uow, phones=[CUSTOMER], periods=["2026-03"]) == before
         assert provider_state(telephony) == calls
 
-    rejected(BusinessNotFound, "no-such-business", "garbage", None, unconfigured)
-    rejected(MissingField, to="garbage", name=None, provider=unconfigured)
-    rejected(InvalidField, to="garbage", name="Ja\x00ne", provider=unconfigured)
-    rejected(InvalidPhone, to="garbage", provider=unconfigured)
+    # The input comes first here; "404 before a shape error" is the HTTP adapter's rule
+    # (tests/http/test_contract.py::test_an_inactive_business_is_404_before_any_shape_error).
+    rejected(MissingField, "no-such-business", "garbage", None, unconfigured)
+    rejected(InvalidField, "no-such-business", "garbage", "Ja\x00ne", unconfigured)
+    rejected(InvalidPhone, "no-such-business", "garbage", provider=unconfigured)
+    rejected(BusinessNotFound, "no-such-business", provider=unconfigured)
     rejected(SmsNotConfigured, provider=unconfigured)
     rejected(PlanRequired)
     uc.change_plan(business.id, "growth", uow=uow)

@@ -120,6 +120,44 @@ class OutboundMessage:
     #: the one message an opted-out phone still gets (its confirmation).
     automatic: bool = False
 
+    @classmethod
+    def reserved(
+        cls,
+        *,
+        id: str,
+        business_id: str,
+        kind: MessageKind,
+        to: PhoneNumber,
+        from_: PhoneNumber,
+        body: str,
+        segments: int,
+        period: str,
+        now: datetime,
+        send_at: datetime | None = None,
+        idempotency_key: str | None = None,
+    ) -> OutboundMessage:
+        """A message whose ``segments`` were just reserved of the allowance of
+        ``period``: ``submitting``, or ``scheduled`` for ``send_at``, which is
+        then already its answer (a repeat answers ``scheduled`` whatever became
+        of it)."""
+        return cls(
+            id=id,
+            business_id=business_id,
+            to=to,
+            from_=from_,
+            body=body,
+            segments=segments,
+            units=segments,
+            period=period,
+            status=MessageStatus.SCHEDULED if send_at else MessageStatus.SUBMITTING,
+            created_at=now,
+            updated_at=now,
+            kind=kind,
+            idempotency_key=idempotency_key,
+            send_at=send_at,
+            answer=SendAnswer(status=MessageStatus.SCHEDULED) if send_at else None,
+        )
+
 
 @attrs.frozen
 class InboundMessage:

@@ -7,11 +7,10 @@ from datetime import datetime
 
 import attrs
 
-from neariq_sms.domain.business import NumberStatus
 from neariq_sms.domain.errors import InvalidPhone
 from neariq_sms.domain.keywords import Keyword, classify, combine, reply_for
 from neariq_sms.domain.messages import InboundMessage, OutboundMessage
-from neariq_sms.domain.parsing import parse_limit, parse_phone
+from neariq_sms.domain.parsing import parse_limit
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
 from neariq_sms.ports.clock import Clock
@@ -20,6 +19,7 @@ from neariq_sms.usecases._common import (
     active_business,
     log,
     mask,
+    phone_of,
     store_opt_in,
     store_opt_out,
 )
@@ -56,12 +56,56 @@ def handle_inbound_message(
     :func:`~neariq_sms.domain.keywords.normalise`): STOP and its synonyms
     record an opt-out (source ``keyword``) and get one confirmation; START,
     YES and UNSTOP an opt-in; HELP and INFO the help text.
-    ``provider_keyword`` is the provider's own classification when it sent
-    one (Twilio's ``OptOutType``); it counts as well
-    (:func:`~neariq_sms.domain.keywords.combine`). Every message is stored for the
-    conversation view of the business holding the number; a message from an
-    unknown sender creates no consent. Redelivery of the same provider sid
-    changes nothing.
+    ``provider_keyword``, the provider's own classification (Twilio's
+    ``OptOutType``), counts as well (:func:`~neariq_sms.domain.keywords.combine`).
+    Every message is stored for the conversation view (who it reaches is
+    :func:`_reached`'s rule); a message from an unknown sender creates no
+    consent. Redelivery of the same provider sid changes nothing.
+    """
+    now = clock.now()
+    try:
+        to_number = PhoneNumber.parse(to, region=policy.default_region, field="To")
+        sender = PhoneNumber.parse(from_, region=policy.default_region, field="From")
+    except InvalidPhone:
+        log.info("inbound message with an unparseable number ignored sid=%r", provider_sid)
+        return InboundResult(None, None, None)
+    # NUL is no SMS character and PostgreSQL text cannot hold it. The keyword is
+    # the stored text's, so the conversation view shows what was acted on.
+    text = body.replace("\x00", "")[:MAX_INBOUND_BODY]
+    keyword = combine(classify(text), provider_keyword)
+    with uow:
+        owner_id, opted_out_of = _reached(uow, to_number, keyword)
+        business = uow.businesses.get(owner_id) if owner_id else None
+        if business is None:
+            log.info("inbound message to a number no business holds to=%s", to_number)
+            return InboundResult(None, None, None)
+        message = InboundMessage(
+            id=uuid.uuid4().hex, business_id=business.id, from_=sender, to=to_number,
+            body=text, received_at=now, provider_sid=provider_sid or None,
+            keyword=keyword.value if keyword else None,
+        )  # fmt: skip
+        stored = uow.inbound.add(message)
+        if stored and keyword is Keyword.OPT_OUT:
+            for business_id in opted_out_of:
+                store_opt_out(uow, business_id, sender, source="keyword", clock=clock)
+        elif stored and keyword is Keyword.OPT_IN:
+            store_opt_in(uow, business.id, sender, source="keyword", clock=clock)
+        uow.commit()
+    log.info(
+        "inbound message business=%s from=%s keyword=%s duplicate=%s",
+        *(business.id, mask(sender), message.keyword, not stored),
+    )
+    # A redelivery was answered the first time: one confirmation, never two.
+    reply = reply_for(keyword, business.name) if keyword and stored else None
+    return InboundResult(business.id, keyword, reply, duplicate=not stored)
+
+
+def _reached(
+    uow: UnitOfWork, to_number: PhoneNumber, keyword: Keyword | None
+) -> tuple[str | None, list[str]]:
+    """Inside an open unit of work: the business a message to ``to_number`` is
+    stored for, and the businesses an opt-out reaches (sorted: one lock order
+    for every transaction writing their records).
 
     Consent is per business, so an opt-out reaches every business that ever
     held the number, not only its holder: a customer who texts STOP to a
@@ -76,59 +120,14 @@ def handle_inbound_message(
     confirmation carries). An opt-in or any other message reaches only the
     business holding the number; to a number nobody holds it is ignored.
     """
-    now = clock.now()
-    try:
-        to_number = PhoneNumber.parse(to, region=policy.default_region, field="To")
-        sender = PhoneNumber.parse(from_, region=policy.default_region, field="From")
-    except InvalidPhone:
-        log.info("inbound message with an unparseable number ignored sid=%r", provider_sid)
-        return InboundResult(None, None, None)
-    # NUL is no SMS character and PostgreSQL text cannot hold it. The keyword is
-    # the stored text's, so the conversation view shows what was acted on.
-    text = body.replace("\x00", "")[:MAX_INBOUND_BODY]
-    keyword = combine(classify(text), provider_keyword)
-    with uow:
-        held = uow.numbers.holder_of(to_number)
-        holder = held if held is not None and held.status is NumberStatus.ACTIVE else None
-        opted_out_of: list[str] = []
-        owner_id = holder.business_id if holder else None
-        if keyword is Keyword.OPT_OUT:
-            rows = uow.numbers.rows_of(to_number)
-            # Sorted: one lock order for every transaction writing these records.
-            opted_out_of = sorted({row.business_id for row in rows})
-            if owner_id is None and rows:
-                owner_id = rows[-1].business_id
-        business = uow.businesses.get(owner_id) if owner_id else None
-        if business is None:
-            log.info("inbound message to a number no business holds to=%s", to_number)
-            return InboundResult(None, None, None)
-        message = InboundMessage(
-            id=uuid.uuid4().hex,
-            business_id=business.id,
-            from_=sender,
-            to=to_number,
-            body=text,
-            received_at=now,
-            provider_sid=provider_sid or None,
-            keyword=keyword.value if keyword else None,
-        )
-        stored = uow.inbound.add(message)
-        if stored and keyword is Keyword.OPT_OUT:
-            for business_id in opted_out_of:
-                store_opt_out(uow, business_id, sender, source="keyword", clock=clock)
-        elif stored and keyword is Keyword.OPT_IN:
-            store_opt_in(uow, business.id, sender, source="keyword", clock=clock)
-        uow.commit()
-    log.info(
-        "inbound message business=%s from=%s keyword=%s duplicate=%s",
-        business.id,
-        mask(sender),
-        keyword.value if keyword else None,
-        not stored,
-    )
-    # A redelivery was answered the first time: one confirmation, never two.
-    reply = reply_for(keyword, business.name) if keyword and stored else None
-    return InboundResult(business.id, keyword, reply, duplicate=not stored)
+    held = uow.numbers.holder_of(to_number)
+    owner_id = held.business_id if held is not None and held.active else None
+    if keyword is not Keyword.OPT_OUT:
+        return owner_id, []
+    rows = uow.numbers.rows_of(to_number)
+    if owner_id is None and rows:
+        owner_id = rows[-1].business_id
+    return owner_id, sorted({row.business_id for row in rows})
 
 
 @attrs.frozen
@@ -150,15 +149,22 @@ class ConversationItem:
 
 def list_conversation(
     business_id: str,
-    phone: object,
+    phone: PhoneNumber | str,
     cursor: str | None = None,
-    limit: object = None,
+    limit: int | None = None,
     *,
     uow: UnitOfWork,
     policy: Policy = DEFAULT_POLICY,
 ) -> Page[ConversationItem]:
-    """Messages between the business and one phone, newest first, a page at a time."""
-    number = parse_phone(phone, field="phone", region=policy.default_region)
+    """Messages between the business and one phone, newest first, a page at a time.
+
+    ``phone`` may be text, parsed in the policy's region; ``cursor`` is a page's
+    ``next_cursor``.
+
+    Raises:
+        MissingField, InvalidField, InvalidPhone, BusinessNotFound.
+    """
+    number = phone_of(phone, field="phone", region=policy.default_region)
     before = parse_cursor(cursor)
     count = parse_limit(limit, default=DEFAULT_PAGE, maximum=MAX_PAGE)
     with uow:

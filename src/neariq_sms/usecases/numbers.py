@@ -9,7 +9,13 @@ from datetime import datetime
 import attrs
 
 from neariq_sms.domain.allowance import Allowance, period_of
-from neariq_sms.domain.business import AvailableNumber, Business, NumberStatus, SmsNumber
+from neariq_sms.domain.business import (
+    AvailableNumber,
+    Business,
+    NumberStatus,
+    PurchasedNumber,
+    SmsNumber,
+)
 from neariq_sms.domain.errors import (
     DuplicateNumber,
     NoSmsNumber,
@@ -17,7 +23,8 @@ from neariq_sms.domain.errors import (
     ProviderError,
     SmsError,
 )
-from neariq_sms.domain.parsing import parse_area_code, parse_limit, parse_phone
+from neariq_sms.domain.parsing import parse_area_code, parse_limit
+from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
@@ -26,6 +33,7 @@ from neariq_sms.usecases._common import (
     active_business,
     load_business,
     log,
+    phone_of,
     require_configured,
     require_sms_plan,
 )
@@ -76,20 +84,21 @@ def get_status(
 
 def search_numbers(
     business_id: str,
-    area_code: object,
-    limit: object = None,
+    area_code: str,
+    limit: int | None = None,
     *,
     uow: UnitOfWork,
     telephony: TelephonyProvider,
 ) -> Sequence[AvailableNumber]:
-    """SMS-capable numbers for sale in an area code. Changes nothing.
+    """SMS-capable numbers for sale in an area code, at most ``limit`` (default
+    :data:`DEFAULT_SEARCH_LIMIT`). Changes nothing.
 
     Raises:
-        BusinessNotFound, InvalidField, SmsNotConfigured, PlanRequired, ProviderError.
+        InvalidField, BusinessNotFound, SmsNotConfigured, PlanRequired, ProviderError.
     """
-    business = load_business(uow, business_id)
     code = parse_area_code(area_code)
     count = parse_limit(limit, default=DEFAULT_SEARCH_LIMIT, maximum=MAX_SEARCH_LIMIT)
+    business = load_business(uow, business_id)
     require_configured(telephony)
     require_sms_plan(business)
     return list(telephony.search_available(code, count))[:count]
@@ -97,7 +106,7 @@ def search_numbers(
 
 def provision_number(
     business_id: str,
-    phone_number: object,
+    phone_number: PhoneNumber | str,
     *,
     uow: UnitOfWork,
     telephony: TelephonyProvider,
@@ -116,33 +125,16 @@ def provision_number(
     is left orphaned. A process killed in between leaves a claim or a number
     no business holds, which reconcile settles too.
 
+    ``phone_number`` may be text, parsed in the policy's region. The business,
+    provider and plan are checked in the claim's own transaction.
+
     Raises:
-        BusinessNotFound, MissingField, InvalidPhone, SmsNotConfigured,
-        PlanRequired, NumberAlreadyProvisioned, DuplicateNumber,
-        NumberUnavailable, ProviderError.
+        MissingField, InvalidField, InvalidPhone, BusinessNotFound,
+        SmsNotConfigured, PlanRequired, NumberAlreadyProvisioned,
+        DuplicateNumber, NumberUnavailable, ProviderError.
     """
-    now = clock.now()
-    business = load_business(uow, business_id)
-    number = parse_phone(phone_number, field="phoneNumber", region=policy.default_region)
-    require_configured(telephony)
-    require_sms_plan(business)
-
-    claim = SmsNumber(
-        id=uuid.uuid4().hex,
-        business_id=business.id,
-        number=number,
-        status=NumberStatus.PENDING,
-        created_at=now,
-    )
-    with uow:
-        held = uow.numbers.holding(business.id)
-        if held is not None:
-            raise NumberAlreadyProvisioned(number=held.number.e164)
-        if uow.numbers.holder_of(number) is not None:
-            raise DuplicateNumber(number=number.e164)
-        uow.numbers.add(claim)
-        uow.commit()
-
+    number = phone_of(phone_number, field="phoneNumber", region=policy.default_region)
+    claim = _claim(business_id, number, uow=uow, telephony=telephony, now=clock.now())
     try:
         purchased = telephony.purchase(number)
     except SmsError as exc:
@@ -155,14 +147,53 @@ def provision_number(
             uow.numbers.delete(claim.id)
             uow.commit()
         raise
+    _store_purchase(claim, purchased, uow=uow, telephony=telephony)
+    log.info("number provisioned business=%s number=%s", claim.business_id, number)
+    return ProvisionResult(number=number.e164, sid=purchased.provider_sid)
 
-    active = claim.activated(purchased)
+
+def _claim(
+    business_id: str,
+    number: PhoneNumber,
+    *,
+    uow: UnitOfWork,
+    telephony: TelephonyProvider,
+    now: datetime,
+) -> SmsNumber:
+    """The first step of a purchase: every rule checked and the slot claimed, in one
+    transaction (the one-number constraints make concurrent claims lose here)."""
+    with uow:
+        business = active_business(uow, business_id)
+        require_configured(telephony)
+        require_sms_plan(business)
+        held = uow.numbers.holding(business.id)
+        if held is not None:
+            raise NumberAlreadyProvisioned(number=held.number.e164)
+        if uow.numbers.holder_of(number) is not None:
+            raise DuplicateNumber(number=number.e164)
+        claim = SmsNumber(
+            id=uuid.uuid4().hex,
+            business_id=business.id,
+            number=number,
+            status=NumberStatus.PENDING,
+            created_at=now,
+        )
+        uow.numbers.add(claim)
+        uow.commit()
+    return claim
+
+
+def _store_purchase(
+    claim: SmsNumber, purchased: PurchasedNumber, *, uow: UnitOfWork, telephony: TelephonyProvider
+) -> None:
+    """The last step: the claim becomes active. If that cannot be stored the number
+    is released again (and its claim dropped), so no paid number is left orphaned."""
     try:
         with uow:
-            uow.numbers.update(active)
+            uow.numbers.update(claim.activated(purchased))
             uow.commit()
     except BaseException:
-        log.exception("storing a purchased number failed; releasing it number=%s", number)
+        log.exception("storing a purchased number failed; releasing it number=%s", claim.number)
         try:
             telephony.release(purchased.provider_sid)
         except Exception:
@@ -177,8 +208,6 @@ def provision_number(
             except Exception:
                 log.exception("dropping the claim of a released number failed id=%s", claim.id)
         raise
-    log.info("number provisioned business=%s number=%s", business.id, number)
-    return ProvisionResult(number=number.e164, sid=purchased.provider_sid)
 
 
 def release_number(

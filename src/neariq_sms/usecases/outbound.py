@@ -135,67 +135,61 @@ def _reserve(
     answer a repeat). One transaction, the business read in it too, so a send
     costs two transactions in all (this and step three)."""
     now = clock.now()
-    key, recipient = outgoing.idempotency_key, outgoing.to
+    recipient = outgoing.to
     with uow:
         business = active_business(uow, business_id)
-        if key is not None:
-            # A repeat answers as the first request did, even if the plan or
-            # the provider configuration changed since: job runners retry late.
-            existing = uow.messages.by_idempotency_key(business.id, key)
-            if existing is not None:
-                return _replay(existing, recipient)
+        # A repeat answers as the first request did, even if the plan or the
+        # provider configuration changed since: job runners retry late.
+        if (repeat := _repeat(uow, business.id, outgoing)) is not None:
+            return repeat
         number = uow.numbers.holding(business.id)
         consent = uow.consents.get(business.id, recipient, for_update=True)
-        if key is not None:
-            # A request with the same key may have committed while this one
-            # waited for the consent row's lock (PostgreSQL, READ COMMITTED):
-            # answer as it did instead of reporting a cooldown it caused.
-            existing = uow.messages.by_idempotency_key(business.id, key)
-            if existing is not None:
-                return _replay(existing, recipient)
-        last = None
-        if has_cooldown(outgoing.kind):
-            last = uow.messages.latest_review_request_at(business.id, recipient)
-        number = check_sendable(
-            business,
-            number,
-            consent,
-            kind=outgoing.kind,
-            policy=policy,
-            now=now,
-            configured=telephony.configured,
-            last_counted=last,
+        # A request with the same key may have committed while this one waited
+        # for the consent row's lock (PostgreSQL, READ COMMITTED): answer as it
+        # did instead of reporting a cooldown it caused.
+        if (repeat := _repeat(uow, business.id, outgoing)) is not None:
+            return repeat
+        last = (
+            uow.messages.latest_review_request_at(business.id, recipient)
+            if has_cooldown(outgoing.kind)
+            else None
         )
+        number = check_sendable(
+            business, number, consent, kind=outgoing.kind, policy=policy, now=now,
+            configured=telephony.configured, last_counted=last,
+        )  # fmt: skip
         body = outgoing.body(business)
         segments = count_segments(body).segments
         period = period_of(now)
         limit = policy.allowance_for(business.plan)
         if not uow.allowances.try_consume(business.id, period, segments, limit):
-            raise AllowanceExhausted(
-                limit=limit, used=uow.allowances.used(business.id, period), requested=segments
-            )
+            used = uow.allowances.used(business.id, period)
+            raise AllowanceExhausted(limit=limit, used=used, requested=segments)
         zones = recipient.time_zones() or (business.timezone,)
-        send_at = deferred_until(outgoing.kind, policy=policy, now=now, zones=zones)
-        message = OutboundMessage(
+        message = OutboundMessage.reserved(
             id=uuid.uuid4().hex,
             business_id=business.id,
+            kind=outgoing.kind,
             to=recipient,
             from_=number.number,
             body=body,
             segments=segments,
-            units=segments,
             period=period,
-            status=MessageStatus.SCHEDULED if send_at else MessageStatus.SUBMITTING,
-            created_at=now,
-            updated_at=now,
-            kind=outgoing.kind,
-            idempotency_key=key,
-            send_at=send_at,
-            answer=SendAnswer(status=MessageStatus.SCHEDULED) if send_at else None,
+            now=now,
+            send_at=deferred_until(outgoing.kind, policy=policy, now=now, zones=zones),
+            idempotency_key=outgoing.idempotency_key,
         )
         uow.messages.add(message)
         uow.commit()
     return message
+
+
+def _repeat(uow: UnitOfWork, business_id: str, outgoing: Outgoing) -> SendResult | None:
+    """Inside an open unit of work: the answer of an earlier send with the same key."""
+    if outgoing.idempotency_key is None:
+        return None
+    existing = uow.messages.by_idempotency_key(business_id, outgoing.idempotency_key)
+    return None if existing is None else _replay(existing, outgoing.to)
 
 
 def submit(

@@ -12,9 +12,9 @@ from neariq_sms.domain.messages import MessageKind, MessageStatus, StatusReport
 from neariq_sms.domain.parsing import (
     parse_customer_name,
     parse_idempotency_key,
-    parse_phone,
     parse_present,
 )
+from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
 from neariq_sms.domain.review import render_review_request
 from neariq_sms.domain.segments import MAX_BODY_CHARS
@@ -22,11 +22,7 @@ from neariq_sms.domain.sendable import check_sendable
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
-from neariq_sms.usecases._common import (
-    load_business,
-    log,
-    store_opt_out,
-)
+from neariq_sms.usecases._common import log, phone_of, store_opt_out
 from neariq_sms.usecases.outbound import (
     Outgoing,
     SendResult,
@@ -60,8 +56,8 @@ def _review_body(customer_name: str) -> Callable[[Business], str]:
 
 def send_review_request(
     business_id: str,
-    to: object,
-    customer_name: object,
+    to: PhoneNumber | str,
+    customer_name: str,
     *,
     uow: UnitOfWork,
     telephony: TelephonyProvider,
@@ -71,30 +67,25 @@ def send_review_request(
 ) -> SendResult:
     """Ask a consenting customer for a review.
 
-    Checks, in the spec's order: the business, the input, the provider's
-    configuration, the plan, the business's number, consent and opt-out, the
-    cooldown, the allowance. In quiet hours the message is stored as
-    ``scheduled`` (its allowance reserved) for :func:`dispatch_due`. The send
-    is :func:`~neariq_sms.usecases.outbound.send_outbound`'s three steps.
+    ``to`` may be text, parsed in the policy's region. Checks, in the spec's
+    order: the input, the business, the provider's configuration, the plan,
+    the business's number, opt-out and consent, the cooldown, the allowance.
+    In quiet hours the message is stored as ``scheduled`` (its allowance
+    reserved) for :func:`dispatch_due`. The send is
+    :func:`~neariq_sms.usecases.outbound.send_outbound`'s three steps.
 
     Idempotent per ``idempotency_key``: a repeat for the same business returns
     the first result and makes no provider call.
 
     Raises:
-        BusinessNotFound, MissingField, InvalidField, InvalidPhone,
-        SmsNotConfigured, PlanRequired, NoSmsNumber, ConsentRequired,
-        RecipientOptedOut, Cooldown, AllowanceExhausted, ProviderError.
+        MissingField, InvalidField, InvalidPhone, BusinessNotFound,
+        SmsNotConfigured, PlanRequired, NoSmsNumber, RecipientOptedOut,
+        ConsentRequired, Cooldown, AllowanceExhausted, ProviderError.
     """
-    try:
-        # The spec's order of shape errors: missing_field, then invalid_field, then invalid_phone.
-        parse_present(to, "to")
-        parse_present(customer_name, "customerName")
-        name = parse_customer_name(customer_name)
-        key = parse_idempotency_key(idempotency_key)
-        recipient = parse_phone(to, field="to", region=policy.default_region)
-    except SmsError:
-        load_business(uow, business_id)  # an unknown business answers before a shape error
-        raise
+    parse_present(to, "to")  # the spec's order: every missing field, then invalid ones
+    name = parse_customer_name(customer_name)
+    key = parse_idempotency_key(idempotency_key)
+    recipient = phone_of(to, field="to", region=policy.default_region)
     outgoing = Outgoing(MessageKind.REVIEW_REQUEST, recipient, _review_body(name), key)
     return send_outbound(
         business_id, outgoing, uow=uow, telephony=telephony, clock=clock, policy=policy

@@ -56,6 +56,9 @@ from neariq_sms.domain.errors import (
     SmsNotConfigured,
 )
 from neariq_sms.domain.parsing import (
+    parse_area_code,
+    parse_customer_name,
+    parse_idempotency_key,
     parse_limit,
     parse_past_timestamp,
     parse_phone,
@@ -65,6 +68,7 @@ from neariq_sms.domain.parsing import (
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.ports.services import Services
 from neariq_sms.ports.webhooks import INBOUND_PATH, STATUS_PATH, ProviderWebhooks
+from neariq_sms.usecases.numbers import DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT
 from neariq_sms.usecases.paging import DEFAULT_PAGE, MAX_PAGE, parse_cursor
 
 log = logging.getLogger("neariq_sms.http")
@@ -252,22 +256,24 @@ def _get_sms(req: _Request, s: Services, business_id: str) -> Response:
         action = params.get("action", "")
         if action not in ("", "search"):
             raise UnknownAction(_short(action))
+        if action == "search":
+            area_code = parse_area_code(params.get("areaCode"))
+            limit = parse_limit(
+                params.get("limit") or None,
+                default=DEFAULT_SEARCH_LIMIT,
+                maximum=MAX_SEARCH_LIMIT,
+            )
     if action == "":
         status = uc.get_status(
             business_id, uow=s.uow, telephony=s.telephony, clock=s.clock, policy=s.policy
         )
         return json_response(200, status_body(status))
-    numbers = uc.search_numbers(
-        business_id,
-        params.get("areaCode"),
-        params.get("limit") or None,
-        uow=s.uow,
-        telephony=s.telephony,
-    )
+    numbers = uc.search_numbers(business_id, area_code, limit, uow=s.uow, telephony=s.telephony)
     return json_response(200, search_body(s.telephony.configured, numbers))
 
 
 def _post_sms(req: _Request, s: Services, business_id: str) -> Response:
+    region = s.policy.default_region
     with _business_first(s, business_id):
         data = _json_object(req)
         action = data.get("action")
@@ -276,19 +282,21 @@ def _post_sms(req: _Request, s: Services, business_id: str) -> Response:
         if action and action not in ACTIONS:
             raise UnknownAction(_short(action))
         _required(data, "action")
+        if action == "provision":
+            number = parse_phone(data.get("phoneNumber"), field="phoneNumber", region=region)
+        elif action == "send_review_request":
+            # The spec's order of shape errors: missing_field, invalid_field, invalid_phone.
+            _required(data, "to", "customerName")
+            name = parse_customer_name(data.get("customerName"))
+            key = parse_idempotency_key(req.headers.get("idempotency-key"))
+            recipient = parse_phone(data.get("to"), field="to", region=region)
     deps: dict[str, Any] = {"uow": s.uow, "telephony": s.telephony, "clock": s.clock}
     if action == "provision":
-        result = uc.provision_number(business_id, data.get("phoneNumber"), **deps, policy=s.policy)
+        result = uc.provision_number(business_id, number, **deps, policy=s.policy)
         return json_response(200, provision_body(result))
     if action == "send_review_request":
-        # The use case checks to, customerName and the key, in the spec's order.
         sent = uc.send_review_request(
-            business_id,
-            data.get("to"),
-            data.get("customerName"),
-            **deps,
-            policy=s.policy,
-            idempotency_key=req.headers.get("idempotency-key"),
+            business_id, recipient, name, **deps, policy=s.policy, idempotency_key=key
         )
         return json_response(200, send_body(sent))
     uc.release_number(business_id, **deps)
