@@ -52,18 +52,18 @@ def _number(status: NumberStatus = NumberStatus.ACTIVE) -> SmsNumber:
 
 
 def _consent(*, opted_out: bool = False) -> ConsentRecord:
-    record = ConsentRecord.first_consent(
+    record, _ = ConsentRecord.first_consent(
         "b1", PHONE, source="paper", at=T0 - timedelta(days=1), now=T0
     )
     if opted_out:
-        out = record.opt_out(source="api", now=T0)
-        assert out is not None
-        return out
+        change = record.withdrawn(source="api", now=T0)
+        assert change is not None
+        return change[0]
     return record
 
 
 def _first_opt_out() -> ConsentRecord:
-    return ConsentRecord.first_opt_out("b1", PHONE, source="keyword", now=T0)
+    return ConsentRecord.first_opt_out("b1", PHONE, source="keyword", now=T0)[0]
 
 
 def test_a_sendable_message_goes_out_from_the_active_number() -> None:
