@@ -13,7 +13,6 @@ from neariq_sms.domain.errors import (
     SmsNotConfigured,
 )
 from neariq_sms.domain.messages import MessageStatus, OutboundMessage
-from neariq_sms.domain.parsing import parse_phone
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
@@ -26,12 +25,6 @@ def mask(phone: PhoneNumber | str) -> str:
     """A phone number fit for logs: country code and last two digits."""
     text = str(phone)
     return text[:2] + "*" * max(len(text) - 4, 0) + text[-2:]
-
-
-def phone_of(raw: PhoneNumber | str, *, field: str, region: str) -> PhoneNumber:
-    """A phone number as the caller gave it: parsed already, or text (a Python
-    caller's convenience) parsed in ``region``. Raises what ``parse_phone`` does."""
-    return raw if isinstance(raw, PhoneNumber) else parse_phone(raw, field=field, region=region)
 
 
 def active_business(uow: UnitOfWork, business_id: str) -> Business:
@@ -154,7 +147,6 @@ __all__ = [
     "load_business",
     "log",
     "mask",
-    "phone_of",
     "require_configured",
     "require_sms_plan",
     "store_opt_in",

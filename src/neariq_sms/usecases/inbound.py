@@ -10,7 +10,7 @@ import attrs
 from neariq_sms.domain.errors import InvalidPhone
 from neariq_sms.domain.keywords import Keyword, classify, combine, reply_for
 from neariq_sms.domain.messages import InboundMessage, OutboundMessage
-from neariq_sms.domain.parsing import parse_limit
+from neariq_sms.domain.parsing import parse_limit, parse_phone
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
 from neariq_sms.ports.clock import Clock
@@ -19,7 +19,6 @@ from neariq_sms.usecases._common import (
     active_business,
     log,
     mask,
-    phone_of,
     store_opt_in,
     store_opt_out,
 )
@@ -164,7 +163,7 @@ def list_conversation(
     Raises:
         MissingField, InvalidField, InvalidPhone, BusinessNotFound.
     """
-    number = phone_of(phone, field="phone", region=policy.default_region)
+    number = parse_phone(phone, field="phone", region=policy.default_region)
     before = parse_cursor(cursor)
     count = parse_limit(limit, default=DEFAULT_PAGE, maximum=MAX_PAGE)
     with uow:

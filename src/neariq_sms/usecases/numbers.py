@@ -23,7 +23,7 @@ from neariq_sms.domain.errors import (
     ProviderError,
     SmsError,
 )
-from neariq_sms.domain.parsing import parse_area_code, parse_limit
+from neariq_sms.domain.parsing import parse_area_code, parse_limit, parse_phone
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
 from neariq_sms.ports.clock import Clock
@@ -33,7 +33,6 @@ from neariq_sms.usecases._common import (
     active_business,
     load_business,
     log,
-    phone_of,
     require_configured,
     require_sms_plan,
 )
@@ -133,7 +132,7 @@ def provision_number(
         SmsNotConfigured, PlanRequired, NumberAlreadyProvisioned,
         DuplicateNumber, NumberUnavailable, ProviderError.
     """
-    number = phone_of(phone_number, field="phoneNumber", region=policy.default_region)
+    number = parse_phone(phone_number, field="phoneNumber", region=policy.default_region)
     claim = _claim(business_id, number, uow=uow, telephony=telephony, now=clock.now())
     try:
         purchased = telephony.purchase(number)

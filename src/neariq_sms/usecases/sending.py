@@ -12,6 +12,7 @@ from neariq_sms.domain.messages import MessageKind, MessageStatus, StatusReport
 from neariq_sms.domain.parsing import (
     parse_customer_name,
     parse_idempotency_key,
+    parse_phone,
     parse_present,
 )
 from neariq_sms.domain.phone import PhoneNumber
@@ -22,7 +23,7 @@ from neariq_sms.domain.sendable import check_sendable
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
-from neariq_sms.usecases._common import log, phone_of, store_opt_out
+from neariq_sms.usecases._common import log, store_opt_out
 from neariq_sms.usecases.outbound import (
     Outgoing,
     SendResult,
@@ -85,7 +86,7 @@ def send_review_request(
     parse_present(to, "to")  # the spec's order: every missing field, then invalid ones
     name = parse_customer_name(customer_name)
     key = parse_idempotency_key(idempotency_key)
-    recipient = phone_of(to, field="to", region=policy.default_region)
+    recipient = parse_phone(to, field="to", region=policy.default_region)
     outgoing = Outgoing(MessageKind.REVIEW_REQUEST, recipient, _review_body(name), key)
     return send_outbound(
         business_id, outgoing, uow=uow, telephony=telephony, clock=clock, policy=policy
