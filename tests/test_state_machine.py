@@ -50,6 +50,7 @@ from neariq_sms.domain import (
     period_of,
 )
 from neariq_sms.domain.parsing import parse_customer_name
+from neariq_sms.domain.reminders import Appointment
 from neariq_sms.ports import UnitOfWork
 from tests.backends import UowFactory
 from tests.conftest import NOON_IN_AUSTIN
@@ -62,6 +63,8 @@ PHONES = ["+15557650101", "+15557650102", "+15557650103", "+12085550100"]
 #: Numbers the sandbox sells: the first few lines of two area codes.
 SELLABLE = [f"+1{ac}55501{line}" for ac in ("512", "415") for line in (23, 24, 25)]
 KEYS = ["k1", "k2", "k3"]
+REFERENCES = ["appt-1", "appt-2"]
+REPLIES = ["See you soon!", "Thanks 😀"]
 NAMES = ["Jane", "Ana María", "Zoë 😀", "Bob"]
 TEMPLATES = [
     None,
@@ -112,13 +115,26 @@ class WatchedTelephony(SimulatedTelephony):
         self.on_sent = on_sent
         self.opted_out_at_send: list[tuple[PhoneNumber, PhoneNumber]] = []
         self.returned_sids: dict[str, tuple[PhoneNumber, PhoneNumber]] = {}
+        #: Our id of every message handed to the provider, in order.
+        self.sent_ids: list[str] = []
 
     def send(
-        self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
+        self,
+        *,
+        from_: PhoneNumber,
+        to: PhoneNumber,
+        body: str,
+        message_id: str | None = None,
+        validity_period: int | None = None,
     ) -> SentMessage:
         count = len(self.sent)
+        if message_id is not None:
+            self.sent_ids.append(message_id)
         try:
-            answer = super().send(from_=from_, to=to, body=body, message_id=message_id)
+            answer = super().send(
+                from_=from_, to=to, body=body, message_id=message_id,
+                validity_period=validity_period,
+            )  # fmt: skip
         except RecipientOptedOut:
             self.opted_out_at_send.append((from_, to))
             raise
@@ -147,6 +163,8 @@ class SmsMachine(RuleBasedStateMachine):
         # keyword or the carrier: only the customer's START lifts it).
         self.consent: dict[tuple[str, str], str] = {}
         self.holder: dict[PhoneNumber, str] = {}  # number -> business holding it
+        #: number -> every business that ever held it (a STOP to it reaches them all)
+        self.held_by: dict[PhoneNumber, set[str]] = {}
         self.plan: dict[str, Plan] = {}
         self.active: dict[str, bool] = {}
         self.last_status: dict[str, MessageStatus] = {}
@@ -155,6 +173,10 @@ class SmsMachine(RuleBasedStateMachine):
         self.periods: set[str] = {period_of(NOON_IN_AUSTIN)}
         self._before: dict[str, Any] | None = None
         self.keys_stored: set[tuple[str, str]] = set()
+        #: (business, phone) -> when the customer last texted the business in.
+        self.texted_in: dict[tuple[str, str], Any] = {}
+        #: Reminders canceled or replaced: none of them may ever be sent.
+        self.dead_reminders: set[str] = set()
         #: What the first request with each stored key answered: every repeat answers the same.
         self.first_answers: dict[tuple[str, str], object] = {}
 
@@ -163,7 +185,11 @@ class SmsMachine(RuleBasedStateMachine):
     def _check_consent_at_send(self, from_: PhoneNumber, to: PhoneNumber) -> None:
         business = self.holder.get(from_)
         assert business is not None, f"sent from {from_}, which no business holds"
-        assert self.consent.get((business, to.e164)) == "in", "sent without active consent"
+        state = self.consent.get((business, to.e164))
+        assert state not in OUT, "sent to an opted-out phone"
+        texted = self.texted_in.get((business, to.e164))
+        in_window = texted is not None and self.clock.now() - texted < timedelta(hours=24)
+        assert state == "in" or in_window, "sent without consent or the customer's 24 hours"
 
     def _snapshot(self) -> dict[str, Any]:
         return snapshot(self.uow, phones=PHONES, periods=self.periods)
@@ -257,6 +283,7 @@ class SmsMachine(RuleBasedStateMachine):
         )  # fmt: skip
         if isinstance(outcome, uc.ProvisionResult):
             self.holder[PhoneNumber(outcome.number)] = business
+            self.held_by.setdefault(PhoneNumber(outcome.number), set()).add(business)
 
     @rule(business=businesses)
     def release(self, business: str) -> None:
@@ -327,8 +354,11 @@ class SmsMachine(RuleBasedStateMachine):
         assert result.business_id == self.holder.get(to)
         if result.business_id is None or result.duplicate:
             return
+        self.texted_in[(result.business_id, phone)] = self.clock.now()
         if result.keyword is Keyword.OPT_OUT:
-            self._opted_out((result.business_id, phone), "locked")
+            # Every business that ever held the number: the customer may be answering any.
+            for reached in self.held_by.get(to, {result.business_id}):
+                self._opted_out((reached, phone), "locked")
         elif result.keyword is Keyword.OPT_IN:
             self.consent[(result.business_id, phone)] = "in"
 
@@ -438,6 +468,55 @@ class SmsMachine(RuleBasedStateMachine):
     def carrier_opt_out(self, phone: str) -> None:
         self.telephony.carrier_opted_out.add(PhoneNumber(phone))
 
+    @rule(
+        business=ready,
+        phone=st.sampled_from(PHONES),
+        reference=st.sampled_from(REFERENCES),
+        hours=st.integers(-2, 24 * 40),
+        lead=st.sampled_from([5, 60, 1_440]),
+    )
+    def schedule_reminder(
+        self, business: str, phone: str, reference: str, hours: int, lead: int
+    ) -> None:
+        starts = self.clock.now() + timedelta(hours=hours, minutes=30)
+        with self.uow:
+            before = self.uow.messages.latest_reminder(business, reference)
+        outcome = self._call(
+            lambda: uc.schedule_reminder(
+                business, PhoneNumber(phone), "Jane", Appointment(reference, starts,
+                timedelta(minutes=lead)), uow=self.uow, telephony=self.telephony,
+                clock=self.clock, policy=POLICY,
+            )
+        )  # fmt: skip
+        if not isinstance(outcome, uc.ReminderResult) or before is None:
+            return
+        if before.status is MessageStatus.SCHEDULED and before.id != outcome.sent.message_id:
+            self.dead_reminders.add(before.id)  # replaced: it must never go out
+
+    @rule(business=businesses, reference=st.sampled_from(REFERENCES))
+    def cancel_reminder(self, business: str, reference: str) -> None:
+        with self.uow:
+            before = self.uow.messages.latest_reminder(business, reference)
+        canceled = self._call(
+            lambda: uc.cancel_reminder(business, reference, uow=self.uow, clock=self.clock)
+        )
+        if canceled is True and before is not None:
+            assert before.status is MessageStatus.SCHEDULED
+            self.dead_reminders.add(before.id)
+
+    @rule(business=ready, phone=st.sampled_from(PHONES), body=st.sampled_from(REPLIES))
+    def send_reply(self, business: str, phone: str, body: str) -> None:
+        self._call(
+            lambda: uc.send_reply(
+                business, PhoneNumber(phone), body, uow=self.uow, telephony=self.telephony,
+                clock=self.clock, policy=POLICY,
+            )
+        )  # fmt: skip
+
+    @rule(business=businesses, phone=st.sampled_from(PHONES))
+    def read_thread(self, business: str, phone: str) -> None:
+        self._call(lambda: uc.mark_conversation_read(business, PhoneNumber(phone), uow=self.uow))
+
     # --- invariants --------------------------------------------------------------
 
     @invariant()
@@ -451,6 +530,7 @@ class SmsMachine(RuleBasedStateMachine):
             self._check_allowance(business.id, business.plan, rows["messages"], rows["used"])
             self._check_status_moves_forward(rows["messages"])
             self._check_one_message_per_key(rows["messages"])
+            self._check_reminders(rows["messages"])
             self._check_consent(business.id, rows["consents"])
             slots = [n for n in rows["numbers"] if n.holds_slot]
             assert len(slots) <= 1, "a business holds two numbers"
@@ -468,7 +548,8 @@ class SmsMachine(RuleBasedStateMachine):
         for period, value in used.items():
             of_period = [m for m in messages if m.period == period]
             assert value == sum(m.units for m in of_period), period
-            kept = [m for m in of_period if not self._refunded(m.id, m.status)]
+            # The automatic answers to keywords use no allowance.
+            kept = [m for m in of_period if not m.automatic and not self._refunded(m.id, m.status)]
             assert value == sum(m.segments for m in kept), period
             if value > self.used_seen.get((business, period), 0):
                 assert value <= POLICY.allowance_for(plan), "used passed the limit"
@@ -487,6 +568,17 @@ class SmsMachine(RuleBasedStateMachine):
             if last is not None and message.status != last:
                 assert message.status.rank > last.rank, f"{last} -> {message.status}"
             self.last_status[message.id] = message.status
+
+    def _check_reminders(self, messages: list[Any]) -> None:
+        pending = [
+            m.reference
+            for m in messages
+            if m.reference is not None and m.status is MessageStatus.SCHEDULED
+        ]
+        assert len(pending) == len(set(pending)), "two pending reminders for one reference"
+        assert not self.dead_reminders & set(self.telephony.sent_ids), (
+            "a canceled reminder went out"
+        )
 
     def _check_one_message_per_key(self, messages: list[Any]) -> None:
         keys = [m.idempotency_key for m in messages if m.idempotency_key is not None]

@@ -68,6 +68,11 @@ class Shop:
             "POST", path, json.dumps(payload).encode(), headers={**JSON, **(headers or {})}
         )
 
+    def only_message_id(self) -> str:
+        with self.services.uow:
+            [message] = self.services.uow.messages.for_business(self.id)
+        return message.id
+
     def state(self) -> tuple[Any, ...]:
         """Everything a rejected request must leave as it was, provider calls included."""
         s = self.services
@@ -100,6 +105,7 @@ def test_a_quiet_hours_request_is_scheduled_with_its_send_time() -> None:
     assert status == 200
     assert body == {
         "ok": True,
+        "messageId": shop.only_message_id(),
         "messageSid": None,
         "status": "scheduled",
         "sendAt": "2026-03-11T13:00:00Z",

@@ -110,6 +110,8 @@ def assert_like_the_spec(answers: list[Any]) -> None:
     assert search["numbers"][0] == SPEC_SEARCH["numbers"][0]
     assert {**provision, "sid": "PN123"} == SPEC_PROVISION
     assert re.fullmatch(r"PN[0-9a-f]{32}", provision["sid"])
+    # messageId is the library's addition (keys may be added, never removed).
+    assert re.fullmatch(r"[0-9a-f]{32}", send.pop("messageId"))
     assert {**send, "messageSid": "SM123"} == SPEC_SEND
     assert re.fullmatch(r"SM[0-9a-f]{32}", send["messageSid"])
     assert release == SPEC_RELEASE

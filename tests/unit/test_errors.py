@@ -7,7 +7,7 @@ import pytest
 from neariq_sms.adapters.http.errors import PUBLIC_ERRORS
 from neariq_sms.domain import SmsError
 
-#: The error table of spec/reference-server.md, section 1 (code -> status).
+#: The error tables of spec/reference-server.md §1 and messaging.md §5 (code -> status).
 SPEC_TABLE = {
     "invalid_json": 400,
     "missing_field": 400,
@@ -30,6 +30,10 @@ SPEC_TABLE = {
     "cooldown": 429,
     "provider_error": 502,
     "sms_not_configured": 503,
+    # spec/messaging.md, section 5
+    "message_not_found": 404,
+    "reminder_not_found": 404,
+    "reminder_already_sent": 409,
 }
 
 

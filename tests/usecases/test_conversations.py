@@ -82,8 +82,9 @@ def test_the_list_shows_the_latest_message_unread_count_and_consent(
     first, second = threads(uow, business.id, clock)
 
     assert first.conversation.phone == PhoneNumber(CUSTOMER)
-    assert first.conversation.last_body == "STOP"
-    assert first.conversation.last_direction is Direction.INBOUND
+    # The last message is the automatic answer to STOP; the STOP counts as unread.
+    assert first.conversation.last_body.endswith("Reply START to resubscribe.")
+    assert first.conversation.last_direction is Direction.OUTBOUND
     assert first.conversation.unread == 2
     assert (first.opted_out, first.can_reply) == (True, False)
     assert second.conversation.phone == PhoneNumber(OTHER_CUSTOMER)

@@ -287,7 +287,9 @@ def test_a_stop_to_a_reassigned_number_opts_out_of_its_holder_and_every_former_o
         assert record is not None
         assert record.opted_out, business.name
     assert uc.list_conversation(former.id, CUSTOMER, uow=uow).items == []
-    assert [i.body for i in uc.list_conversation(holder.id, CUSTOMER, uow=uow).items] == ["STOP"]
+    # The STOP and its confirmation (an automatic reply), newest first.
+    bodies = [i.body for i in uc.list_conversation(holder.id, CUSTOMER, uow=uow).items]
+    assert bodies == [result.reply, "STOP"]
     clock.advance(timedelta(minutes=1))
     inbound(uow, clock, "START", sid="SM" + "7" * 32)
     holder_record = uc.get_consent(holder.id, CUSTOMER, uow=uow)

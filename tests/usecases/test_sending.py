@@ -524,19 +524,23 @@ def test_a_scheduled_message_the_provider_rejects_is_failed_and_refunded(
     assert used(uow, business.id, clock) == 0
 
 
-def test_the_allowance_of_a_scheduled_message_stays_in_the_month_it_was_asked(
+def test_the_allowance_of_a_scheduled_message_is_the_month_it_goes_out_in(
     uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
 ) -> None:
-    """Scheduled late on March 31 (UTC), sent on April 1: March's allowance pays."""
+    """Asked late on March 31 (UTC), deferred past midnight to April 1: April's
+    allowance pays, reserved at once (messaging.md: the month of the send time)."""
     # Periods are UTC months; a London business has its quiet night across UTC midnight.
     business = ready_business(uow, telephony, clock, timezone="Europe/London")
     clock.set(datetime(2026, 3, 31, 22, 0, tzinfo=UTC))  # 23:00 in London
     assert send(uow, telephony, clock, business.id).status is MessageStatus.SCHEDULED
+    with uow:
+        assert uow.allowances.used(business.id, "2026-03") == 0
+        assert uow.allowances.used(business.id, "2026-04") == 1
     clock.set(datetime(2026, 4, 1, 7, 0, tzinfo=UTC))
     assert uc.dispatch_due(uow=uow, telephony=telephony, clock=clock).submitted == 1
     with uow:
-        assert uow.allowances.used(business.id, "2026-03") == 1
-        assert uow.allowances.used(business.id, "2026-04") == 0
+        assert uow.allowances.used(business.id, "2026-03") == 0
+        assert uow.allowances.used(business.id, "2026-04") == 1
 
 
 # --- 21610: the recipient unsubscribed at the carrier ------------------------------

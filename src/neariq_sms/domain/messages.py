@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import attrs
 
+from neariq_sms.domain.allowance import period_of
 from neariq_sms.domain.keywords import Keyword
 from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.domain.segments import count_segments
 
 
 class MessageStatus(enum.Enum):
@@ -135,11 +137,14 @@ class OutboundMessage:
         now: datetime,
         send_at: datetime | None = None,
         idempotency_key: str | None = None,
+        reference: str | None = None,
+        appointment_at: datetime | None = None,
     ) -> OutboundMessage:
         """A message whose ``segments`` were just reserved of the allowance of
         ``period``: ``submitting``, or ``scheduled`` for ``send_at``, which is
         then already its answer (a repeat answers ``scheduled`` whatever became
-        of it)."""
+        of it). A reminder keeps its ``send_at`` even when that is ``now``."""
+        scheduled = send_at is not None and send_at > now
         return cls(
             id=id,
             business_id=business_id,
@@ -149,13 +154,37 @@ class OutboundMessage:
             segments=segments,
             units=segments,
             period=period,
-            status=MessageStatus.SCHEDULED if send_at else MessageStatus.SUBMITTING,
+            status=MessageStatus.SCHEDULED if scheduled else MessageStatus.SUBMITTING,
             created_at=now,
             updated_at=now,
             kind=kind,
             idempotency_key=idempotency_key,
             send_at=send_at,
-            answer=SendAnswer(status=MessageStatus.SCHEDULED) if send_at else None,
+            answer=SendAnswer(status=MessageStatus.SCHEDULED) if scheduled else None,
+            reference=reference,
+            appointment_at=appointment_at,
+        )
+
+    @classmethod
+    def automatic_reply(cls, inbound: InboundMessage, body: str, *, id: str) -> OutboundMessage:
+        """The carrier-required answer to a keyword (STOP, START, HELP), given in the
+        webhook's response: a reply of the thread that uses no allowance."""
+        # A microsecond after the message it answers: the thread's order is by time.
+        at = inbound.received_at + timedelta(microseconds=1)
+        return cls(
+            id=id,
+            business_id=inbound.business_id,
+            to=inbound.from_,
+            from_=inbound.to,
+            body=body,
+            segments=count_segments(body).segments,
+            units=0,
+            period=period_of(at),
+            status=MessageStatus.QUEUED,
+            created_at=at,
+            updated_at=at,
+            kind=MessageKind.REPLY,
+            automatic=True,
         )
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import enum
 import string
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import attrs
 
 from neariq_sms.domain.errors import InvalidField
 from neariq_sms.domain.messages import MessageStatus
+from neariq_sms.domain.parsing import parse_text
 from neariq_sms.domain.quiet_hours import QuietHours
 from neariq_sms.domain.review import OPT_OUT_FOOTER
 
@@ -65,6 +66,51 @@ class Appointment:
     @property
     def planned_send_at(self) -> datetime:
         return self.starts_at - self.lead
+
+
+def parse_reference(raw: object, *, field: str = "reference") -> str:
+    """The host's appointment id: 1-200 printable characters (kept as given)."""
+    text = parse_text(raw, field)
+    if len(text) > MAX_REFERENCE or not text.isprintable():
+        raise InvalidField(field, f"must be 1 to {MAX_REFERENCE} printable characters")
+    return text
+
+
+def parse_starts_at(raw: object, *, now: datetime, field: str = "appointmentAt") -> datetime:
+    """ISO-8601 with an offset or ``Z``, in the future."""
+    text = parse_text(raw, field).strip()
+    try:
+        value = datetime.fromisoformat(text) if text.isprintable() else None
+    except ValueError:
+        value = None
+    if value is None or value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidField(field, "must be an ISO-8601 time with an offset or Z")
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:
+        raise InvalidField(field, "is out of range") from None
+    if value <= now:
+        raise InvalidField(field, "must be in the future")
+    return value
+
+
+def parse_lead(raw: object, *, field: str = "leadMinutes") -> timedelta:
+    """Whole minutes from 5 to 10,080 (a week); absent: a day."""
+    if raw is None:
+        return DEFAULT_LEAD
+    low, high = int(MIN_LEAD.total_seconds()) // 60, int(MAX_LEAD.total_seconds()) // 60
+    if not isinstance(raw, int) or isinstance(raw, bool) or not low <= raw <= high:
+        raise InvalidField(field, f"must be a whole number of minutes from {low} to {high:,}")
+    return timedelta(minutes=raw)
+
+
+def parse_appointment(
+    reference: object, starts_at: object, lead_minutes: object, *, now: datetime
+) -> Appointment:
+    """An appointment from raw input (the fields of ``schedule_reminder``)."""
+    return Appointment(
+        parse_reference(reference), parse_starts_at(starts_at, now=now), parse_lead(lead_minutes)
+    )
 
 
 def parse_reminder_template(template: str) -> str:
@@ -144,7 +190,11 @@ __all__ = [
     "MIN_LEAD",
     "Appointment",
     "ReminderState",
+    "parse_appointment",
+    "parse_lead",
+    "parse_reference",
     "parse_reminder_template",
+    "parse_starts_at",
     "reminder_send_at",
     "render_reminder",
     "validity_period",

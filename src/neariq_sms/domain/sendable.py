@@ -18,12 +18,14 @@ from neariq_sms.domain.errors import (
     BusinessNotFound,
     ConsentRequired,
     Cooldown,
+    InvalidField,
     NoSmsNumber,
     RecipientOptedOut,
     SmsNotConfigured,
 )
-from neariq_sms.domain.messages import MessageKind
+from neariq_sms.domain.messages import MessageKind, OutboundMessage
 from neariq_sms.domain.plans import Policy
+from neariq_sms.domain.reminders import Appointment, reminder_send_at
 
 #: The kinds a per-recipient cooldown applies to (``spec/messaging.md`` §1).
 COOLDOWN_KINDS = frozenset({MessageKind.REVIEW_REQUEST})
@@ -44,6 +46,7 @@ def check_sendable(
     now: datetime,
     configured: bool = True,
     last_counted: datetime | None = None,
+    in_reply_window: bool = False,
 ) -> SmsNumber:
     """The number a message of ``kind`` goes out from, or the first rule it
     breaks, raised in the spec's order.
@@ -59,6 +62,8 @@ def check_sendable(
         last_counted: the recipient's latest message of ``kind`` that counts
             for the cooldown; ``None`` when there is none, and at dispatch
             (the message being dispatched is the latest one).
+        in_reply_window: the recipient texted the business in the last 24
+            hours: a reply needs no consent record then (never after an opt-out).
 
     Raises:
         BusinessNotFound, SmsNotConfigured, PlanRequired, NoSmsNumber,
@@ -73,7 +78,8 @@ def check_sendable(
         raise NoSmsNumber()
     if consent is not None and consent.opted_out:
         raise RecipientOptedOut()
-    if consent is None or not consent.allows_sending:
+    consented = consent is not None and consent.allows_sending
+    if not consented and not (kind is MessageKind.REPLY and in_reply_window):
         raise ConsentRequired()
     if has_cooldown(kind):
         allowed_from = policy.review_allowed_from(last_counted, now)
@@ -83,13 +89,42 @@ def check_sendable(
 
 
 def deferred_until(
-    kind: MessageKind, *, policy: Policy, now: datetime, zones: Sequence[str]
+    kind: MessageKind,
+    *,
+    policy: Policy,
+    now: datetime,
+    zones: Sequence[str],
+    appointment: Appointment | None = None,
+    in_reply_window: bool = False,
 ) -> datetime | None:
-    """When a message of ``kind`` asked for at ``now`` may go out, if not now
-    (quiet hours in every zone of the recipient); ``None``: send it now."""
-    if policy.quiet_hours is None:
+    """When a message of ``kind`` asked for at ``now`` goes out, if not now;
+    ``None``: send it now.
+
+    A review request, or a reply outside the customer's 24 hours, waits for
+    the end of the recipient's quiet hours; a reply inside them never waits; a
+    reminder goes out at its planned time, moved before quiet hours
+    (:func:`~neariq_sms.domain.reminders.reminder_send_at`).
+
+    Raises:
+        InvalidField: a reminder with no moment left to go out before its appointment.
+    """
+    if kind is MessageKind.REMINDER and appointment is not None:
+        if appointment.starts_at <= now:
+            raise InvalidField("appointmentAt", "must be in the future")
+        at = reminder_send_at(appointment, now=now, quiet_hours=policy.quiet_hours, zones=zones)
+        if at is None:
+            raise InvalidField(
+                "appointmentAt", "leaves no time outside the recipient's quiet hours for a reminder"
+            )
+        return at
+    if policy.quiet_hours is None or (kind is MessageKind.REPLY and in_reply_window):
         return None
     return policy.quiet_hours.next_allowed(now, zones)
 
 
-__all__ = ["COOLDOWN_KINDS", "check_sendable", "deferred_until", "has_cooldown"]
+def still_due(message: OutboundMessage, now: datetime) -> bool:
+    """A scheduled message may still go out: a reminder never once its appointment began."""
+    return message.appointment_at is None or now < message.appointment_at
+
+
+__all__ = ["COOLDOWN_KINDS", "check_sendable", "deferred_until", "has_cooldown", "still_due"]

@@ -246,7 +246,9 @@ class MessageRepository(Protocol):
         ...
 
     def latest_reminder(self, business_id: str, reference: str) -> OutboundMessage | None:
-        """The business's newest reminder with this reference (a reschedule makes a new one)."""
+        """The business's reminder with this reference: the pending one if any (there is
+        at most one), else the newest that went out, else the newest (a reschedule
+        makes a new one)."""
         ...
 
     def reminders(

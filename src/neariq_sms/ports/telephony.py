@@ -52,9 +52,19 @@ class TelephonyProvider(Protocol):
         ...
 
     def send(
-        self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
+        self,
+        *,
+        from_: PhoneNumber,
+        to: PhoneNumber,
+        body: str,
+        message_id: str | None = None,
+        validity_period: int | None = None,
     ) -> SentMessage:
         """Submit one SMS; the answer carries the provider's sid and first status.
+
+        ``validity_period`` (seconds, 1-36,000) asks the provider to drop the
+        message rather than deliver it later than that (a reminder after its
+        appointment began); callers pass it only when they need it.
 
         ``message_id`` is our id of the message: the status callback carries
         it (in its URL), so that a callback finds its message even when it

@@ -45,6 +45,13 @@ from neariq_sms.usecases.numbers import (
 )
 from neariq_sms.usecases.paging import Page
 from neariq_sms.usecases.reconcile import ReconcileReport, Resolution, reconcile
+from neariq_sms.usecases.reminders import (
+    ReminderResult,
+    cancel_reminder,
+    list_reminders,
+    schedule_reminder,
+)
+from neariq_sms.usecases.replies import send_reply
 from neariq_sms.usecases.sending import (
     DispatchReport,
     SendResult,
@@ -64,9 +71,11 @@ __all__ = [
     "ProvisionResult",
     "ReconcileReport",
     "RejectedRow",
+    "ReminderResult",
     "Resolution",
     "SendResult",
     "SmsStatus",
+    "cancel_reminder",
     "change_plan",
     "consent_history",
     "conversation_messages",
@@ -84,6 +93,7 @@ __all__ = [
     "list_consents",
     "list_conversation",
     "list_conversations",
+    "list_reminders",
     "mark_conversation_read",
     "opt_in",
     "opt_out",
@@ -92,6 +102,8 @@ __all__ = [
     "reconcile",
     "record_consent",
     "release_number",
+    "schedule_reminder",
     "search_numbers",
+    "send_reply",
     "send_review_request",
 ]

@@ -89,13 +89,16 @@ def handle_inbound_message(
                 store_opt_out(uow, business_id, sender, source="keyword", clock=clock)
         elif stored and keyword is Keyword.OPT_IN:
             store_opt_in(uow, business.id, sender, source="keyword", clock=clock)
+        # A redelivery was answered the first time: one confirmation, never two.
+        reply = reply_for(keyword, business.name) if keyword and stored else None
+        if reply is not None:
+            # The answer goes back in the webhook's response: it joins the thread.
+            uow.messages.add(OutboundMessage.automatic_reply(message, reply, id=uuid.uuid4().hex))
         uow.commit()
     log.info(
         "inbound message business=%s from=%s keyword=%s duplicate=%s",
         *(business.id, mask(sender), message.keyword, not stored),
     )
-    # A redelivery was answered the first time: one confirmation, never two.
-    reply = reply_for(keyword, business.name) if keyword and stored else None
     return InboundResult(business.id, keyword, reply, duplicate=not stored)
 
 

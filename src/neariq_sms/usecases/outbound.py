@@ -20,7 +20,8 @@ from typing import NoReturn
 import attrs
 
 from neariq_sms.domain.allowance import period_of
-from neariq_sms.domain.business import Business
+from neariq_sms.domain.business import Business, SmsNumber
+from neariq_sms.domain.conversations import within_reply_window
 from neariq_sms.domain.errors import (
     AllowanceExhausted,
     IdempotencyConflict,
@@ -28,12 +29,20 @@ from neariq_sms.domain.errors import (
     InvalidPhone,
     ProviderError,
     RecipientOptedOut,
+    ReminderConflict,
     SmsError,
     SmsNotConfigured,
 )
-from neariq_sms.domain.messages import MessageKind, MessageStatus, OutboundMessage, SendAnswer
+from neariq_sms.domain.messages import (
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    SendAnswer,
+    SentMessage,
+)
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import Policy
+from neariq_sms.domain.reminders import Appointment, validity_period
 from neariq_sms.domain.segments import count_segments
 from neariq_sms.domain.sendable import check_sendable, deferred_until, has_cooldown
 from neariq_sms.ports.clock import Clock
@@ -76,6 +85,12 @@ class Outgoing:
     to: PhoneNumber
     body: Callable[[Business], str]
     idempotency_key: str | None = None
+    #: A reminder's appointment: when it goes out, and until when it may be delivered.
+    appointment: Appointment | None = None
+    #: A kind's own step inside the reservation, once the rules held and before
+    #: the allowance is taken: it may answer instead (a repeat) or make room
+    #: (a reminder's reschedule cancels and refunds the one it replaces).
+    prepare: Callable[[UnitOfWork, Business, datetime], SendResult | None] | None = None
 
 
 def send_outbound(
@@ -98,16 +113,23 @@ def send_outbound(
         AllowanceExhausted, InvalidPhone, ProviderError.
     """
     try:
-        message = _reserve(
-            business_id, outgoing, uow=uow, telephony=telephony, clock=clock, policy=policy
-        )
+        try:
+            message = _reserve(
+                business_id, outgoing, uow=uow, telephony=telephony, clock=clock, policy=policy
+            )
+        except ReminderConflict:
+            # A concurrent request scheduled the same reference first: once more,
+            # now seeing it (answered as a repeat, or replaced).
+            message = _reserve(
+                business_id, outgoing, uow=uow, telephony=telephony, clock=clock, policy=policy
+            )
     except IdempotencyConflict:
         # A concurrent request with the same key won the insert; answer as it did.
         with uow:
             winner = uow.messages.by_idempotency_key(business_id, outgoing.idempotency_key or "")
         if winner is None:  # pragma: no cover - the key cannot vanish: rows are never deleted
             raise
-        return _replay(winner, outgoing.to)
+        return replay(winner, outgoing.to)
     if isinstance(message, SendResult):
         return message
     if message.status is MessageStatus.SCHEDULED:
@@ -154,34 +176,69 @@ def _reserve(
             if has_cooldown(outgoing.kind)
             else None
         )
+        in_window = outgoing.kind is MessageKind.REPLY and texted_in(
+            uow, business.id, recipient, now
+        )
         number = check_sendable(
             business, number, consent, kind=outgoing.kind, policy=policy, now=now,
-            configured=telephony.configured, last_counted=last,
+            configured=telephony.configured, last_counted=last, in_reply_window=in_window,
         )  # fmt: skip
-        body = outgoing.body(business)
-        segments = count_segments(body).segments
-        period = period_of(now)
-        limit = policy.allowance_for(business.plan)
-        if not uow.allowances.try_consume(business.id, period, segments, limit):
-            used = uow.allowances.used(business.id, period)
-            raise AllowanceExhausted(limit=limit, used=used, requested=segments)
-        zones = recipient.time_zones() or (business.timezone,)
-        message = OutboundMessage.reserved(
-            id=uuid.uuid4().hex,
-            business_id=business.id,
-            kind=outgoing.kind,
-            to=recipient,
-            from_=number.number,
-            body=body,
-            segments=segments,
-            period=period,
-            now=now,
-            send_at=deferred_until(outgoing.kind, policy=policy, now=now, zones=zones),
-            idempotency_key=outgoing.idempotency_key,
-        )
+        if outgoing.prepare is not None:
+            answer = outgoing.prepare(uow, business, now)
+            if answer is not None:
+                return answer
+        message = _reserved(uow, business, number, outgoing, policy, now, in_window)
         uow.messages.add(message)
         uow.commit()
     return message
+
+
+def _reserved(
+    uow: UnitOfWork,
+    business: Business,
+    number: SmsNumber,
+    outgoing: Outgoing,
+    policy: Policy,
+    now: datetime,
+    in_window: bool,
+) -> OutboundMessage:
+    """Inside the reservation, once every rule held: the body, the send time, the
+    allowance of the month the message goes out in, and the message to store."""
+    recipient = outgoing.to
+    body = outgoing.body(business)
+    segments = count_segments(body).segments
+    zones = recipient.time_zones() or (business.timezone,)
+    send_at = deferred_until(
+        outgoing.kind, policy=policy, now=now, zones=zones,
+        appointment=outgoing.appointment, in_reply_window=in_window,
+    )  # fmt: skip
+    period = period_of(send_at or now)
+    limit = policy.allowance_for(business.plan)
+    if not uow.allowances.try_consume(business.id, period, segments, limit):
+        used = uow.allowances.used(business.id, period)
+        raise AllowanceExhausted(limit=limit, used=used, requested=segments)
+    appointment = outgoing.appointment
+    return OutboundMessage.reserved(
+        id=uuid.uuid4().hex,
+        business_id=business.id,
+        kind=outgoing.kind,
+        to=recipient,
+        from_=number.number,
+        body=body,
+        segments=segments,
+        period=period,
+        now=now,
+        send_at=send_at,
+        idempotency_key=outgoing.idempotency_key,
+        reference=appointment.reference if appointment else None,
+        appointment_at=appointment.starts_at if appointment else None,
+    )
+
+
+def texted_in(uow: UnitOfWork, business_id: str, phone: PhoneNumber, now: datetime) -> bool:
+    """Inside an open unit of work: the customer texted the business in the last 24 hours."""
+    thread = uow.conversations.get(business_id, phone)
+    return within_reply_window(thread.last_inbound_at if thread else None, now)
 
 
 def _repeat(uow: UnitOfWork, business_id: str, outgoing: Outgoing) -> SendResult | None:
@@ -189,7 +246,7 @@ def _repeat(uow: UnitOfWork, business_id: str, outgoing: Outgoing) -> SendResult
     if outgoing.idempotency_key is None:
         return None
     existing = uow.messages.by_idempotency_key(business_id, outgoing.idempotency_key)
-    return None if existing is None else _replay(existing, outgoing.to)
+    return None if existing is None else replay(existing, outgoing.to)
 
 
 def submit(
@@ -206,9 +263,7 @@ def submit(
         when the outcome is unknown, left ``submitting`` for reconciliation).
     """
     try:
-        sent = telephony.send(
-            from_=message.from_, to=message.to, body=message.body, message_id=message.id
-        )
+        sent = _provider_send(message, telephony, clock)
     except ProviderError as exc:
         if exc.ambiguous:
             log.warning(
@@ -244,6 +299,23 @@ def submit(
     log.info("%s submitted message=%s sid=%s", message.kind.value, message.id, sent.provider_sid)
     # A status callback may have moved it on already: the answer is what the provider said.
     return attrs.evolve(updated or message, status=sent.status, provider_sid=sent.provider_sid)
+
+
+def _provider_send(
+    message: OutboundMessage, telephony: TelephonyProvider, clock: Clock
+) -> SentMessage:
+    if message.appointment_at is None:
+        return telephony.send(
+            from_=message.from_, to=message.to, body=message.body, message_id=message.id
+        )
+    # Dropped by the provider rather than delivered after the appointment began.
+    return telephony.send(
+        from_=message.from_,
+        to=message.to,
+        body=message.body,
+        message_id=message.id,
+        validity_period=validity_period(message.appointment_at, clock.now()),
+    )
 
 
 def _fail(
@@ -322,7 +394,7 @@ def _raise_again(answer: SendAnswer) -> NoReturn:
     )
 
 
-def _replay(existing: OutboundMessage, recipient: PhoneNumber) -> SendResult:
+def replay(existing: OutboundMessage, recipient: PhoneNumber) -> SendResult:
     """A repeat's answer: exactly the first request's, once that one answered."""
     if existing.to != recipient:
         raise InvalidField("Idempotency-Key", "was already used for a different recipient")
@@ -347,6 +419,8 @@ __all__ = [
     "SendResult",
     "cancel_all_scheduled",
     "cancel_scheduled",
+    "replay",
     "send_outbound",
     "submit",
+    "texted_in",
 ]

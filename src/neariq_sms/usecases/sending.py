@@ -19,7 +19,7 @@ from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
 from neariq_sms.domain.review import render_review_request
 from neariq_sms.domain.segments import MAX_BODY_CHARS
-from neariq_sms.domain.sendable import check_sendable
+from neariq_sms.domain.sendable import check_sendable, still_due
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
@@ -30,6 +30,7 @@ from neariq_sms.usecases.outbound import (
     cancel_scheduled,
     send_outbound,
     submit,
+    texted_in,
 )
 
 
@@ -123,8 +124,16 @@ def dispatch_due(
             business = uow.businesses.get(message.business_id)
             consent = uow.consents.get(message.business_id, message.to, for_update=True)
             number = uow.numbers.holding(message.business_id)
+            in_window = message.kind is MessageKind.REPLY and texted_in(
+                uow, message.business_id, message.to, now
+            )
             try:
-                check_sendable(business, number, consent, kind=message.kind, policy=policy, now=now)
+                check_sendable(
+                    business, number, consent, kind=message.kind, policy=policy, now=now,
+                    in_reply_window=in_window,
+                )  # fmt: skip
+                if not still_due(message, now):
+                    raise InvalidField("appointmentAt", "has begun: the reminder is too late")
             except SmsError as exc:
                 canceled += cancel_scheduled(uow, message, now=now)
                 uow.commit()

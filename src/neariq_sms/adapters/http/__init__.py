@@ -11,6 +11,7 @@ from neariq_sms.adapters.http.contract import (
     SESSION_PATHS,
     Response,
     handle,
+    needs_session,
     openapi_document,
     read_body_async,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "end_session",
     "handle",
     "make_wsgi_app",
+    "needs_session",
     "openapi_document",
     "read_body_async",
     "resolve_session",

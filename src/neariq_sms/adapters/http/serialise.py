@@ -71,12 +71,19 @@ def provision_body(result: ProvisionResult) -> Json:
 
 
 def send_body(result: SendResult) -> Json:
-    """``send_review_request``: ``{"ok": true, "messageSid", "status"}``.
+    """Every sending answer: ``{"ok": true, "messageId", "messageSid", "status"}``.
 
-    A message deferred by quiet hours has ``messageSid`` ``null``, ``status``
-    ``scheduled`` and ``sendAt`` (ISO-8601 UTC).
+    ``messageId`` is the library's own id, stable from the moment the message
+    is stored. A message deferred by quiet hours (or a reminder not yet due)
+    has ``messageSid`` ``null``, ``status`` ``scheduled`` and ``sendAt``
+    (ISO-8601 UTC).
     """
-    body: Json = {"ok": True, "messageSid": result.message_sid, "status": result.status.value}
+    body: Json = {
+        "ok": True,
+        "messageId": result.message_id,
+        "messageSid": result.message_sid,
+        "status": result.status.value,
+    }
     if result.send_at is not None:
         body["sendAt"] = iso_utc(result.send_at)
     return body

@@ -6,15 +6,9 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from neariq_sms.adapters.http.contract import (
-    MAX_BODY_BYTES,
-    SESSION_PATHS,
-    Response,
-    error_response,
-    handle,
-    loggable,
-)
+from neariq_sms.adapters.http.contract import MAX_BODY_BYTES, handle, needs_session
 from neariq_sms.adapters.http.errors import InternalError
+from neariq_sms.adapters.http.request import Response, error_response, loggable
 from neariq_sms.adapters.http.sessions import resolve_session, tokens_from_cookie_header
 from neariq_sms.ports.services import Services
 
@@ -114,7 +108,7 @@ class SmsWsgiApp:
         method = str(environ.get("REQUEST_METHOD") or "GET")
         headers = _request_headers(environ)
         body = _read_body(environ)
-        business_id = self._resolve(headers) if path in SESSION_PATHS else None
+        business_id = self._resolve(headers) if needs_session(path) else None
         return handle(
             method,
             path,

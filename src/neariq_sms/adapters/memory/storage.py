@@ -289,7 +289,7 @@ class _Messages:
         if message.reference is not None and message.status is MessageStatus.SCHEDULED:
             pending = self.latest_reminder(message.business_id, message.reference)
             if pending is not None and pending.status is MessageStatus.SCHEDULED:
-                raise ReminderConflict(reference=message.reference)
+                raise ReminderConflict(reference=message.reference)  # the partial unique index
         self._tx.put(self._s.messages, message.id, message)
         if key is not None:
             self._tx.put(self._s.message_keys, (message.business_id, key), message.id)
@@ -412,7 +412,7 @@ class _Messages:
             for m in self._s.messages.values()
             if m.business_id == business_id and m.reference == reference
         ]
-        return max(rows, key=lambda m: (m.created_at, m.id), default=None)
+        return min(rows, key=_reminder_order, default=None)
 
     def reminders(
         self,
@@ -600,6 +600,22 @@ def _noted(
         latest = max(filter(None, (current.last_inbound_at, at)))
         current = attrs.evolve(current, unread=current.unread + 1, last_inbound_at=latest)
     return current
+
+
+def _reminder_order(message: OutboundMessage) -> tuple[int, float, str]:
+    """The pending reminder first, then one that went out, then the newest (the SQL order)."""
+    rank = (
+        0 if message.status is MessageStatus.SCHEDULED else 2 if message.status in NEVER_SENT else 1
+    )
+    return (rank, -message.created_at.timestamp(), _reversed(message.id))
+
+
+def _reversed(text: str) -> str:
+    # Descending by id inside an ascending sort: ids are lowercase hex.
+    return text.translate(_HEX_REVERSED)
+
+
+_HEX_REVERSED = str.maketrans("0123456789abcdef", "fedcba9876543210")
 
 
 def _send_order(message: OutboundMessage) -> tuple[datetime, str]:

@@ -203,6 +203,8 @@ class SimulatedTelephony:
         self.unavailable: set[PhoneNumber] = set()
         #: How many times each operation was called (failed calls included).
         self.calls: Counter[str] = Counter()
+        #: The validity period each sent message asked for, by sid (reminders).
+        self.validity_periods: dict[str, int] = {}
 
     @property
     def configured(self) -> bool:
@@ -278,7 +280,13 @@ class SimulatedTelephony:
             raise failure.error
 
     def send(
-        self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
+        self,
+        *,
+        from_: PhoneNumber,
+        to: PhoneNumber,
+        body: str,
+        message_id: str | None = None,
+        validity_period: int | None = None,
     ) -> SentMessage:
         failure = self._begin("send")
         if not self._state.owns(from_):
@@ -288,6 +296,8 @@ class SimulatedTelephony:
         if to in self.carrier_opted_out:
             raise RecipientOptedOut(provider_code=UNSUBSCRIBED_RECIPIENT)
         sid = self._sid("SM")
+        if validity_period is not None:
+            self.validity_periods[sid] = validity_period
         self._state.record(SentSms(sid, from_, to, body, self._now(), message_id))
         if failure is not None:
             raise failure.error

@@ -311,13 +311,21 @@ class TwilioTelephony:
         log.info("twilio number released sid=%s", provider_sid)
 
     def send(
-        self, *, from_: PhoneNumber, to: PhoneNumber, body: str, message_id: str | None = None
+        self,
+        *,
+        from_: PhoneNumber,
+        to: PhoneNumber,
+        body: str,
+        message_id: str | None = None,
+        validity_period: int | None = None,
     ) -> SentMessage:
         client = self._require_client()
         url = self.status_callback_for(message_id)
-        callback = {"status_callback": url} if url else {}
+        options: dict[str, object] = {"status_callback": url} if url else {}
+        if validity_period is not None:
+            options["validity_period"] = validity_period
         try:
-            message = client.messages.create(to=to.e164, from_=from_.e164, body=body, **callback)
+            message = client.messages.create(to=to.e164, from_=from_.e164, body=body, **options)
         except _SDK_FAILURES as exc:
             raise self._classify(exc, "send").error from None
         sid = _text(message, "sid")

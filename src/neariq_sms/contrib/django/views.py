@@ -19,15 +19,15 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from neariq_sms.adapters.http import MAX_BODY_BYTES, SESSION_PATHS, handle
-from neariq_sms.adapters.http.contract import API_PATH
+from neariq_sms.adapters.http import MAX_BODY_BYTES, handle, needs_session
+from neariq_sms.adapters.http.contract import API_PATH, MESSAGES_PREFIX
 from neariq_sms.contrib.django.conf import business_id_for, get_services
 
 
 def _answer(request: HttpRequest, contract_path: str) -> HttpResponse:
     # The contract's own path, not request.path: the URLs may be include()d under
     # a prefix (then NEARIQ_SMS_PUBLIC_URL carries that prefix for the webhooks).
-    business_id = business_id_for(request) if contract_path in SESSION_PATHS else None
+    business_id = business_id_for(request) if needs_session(contract_path) else None
     status, headers, body = handle(
         request.method or "GET",
         contract_path,
@@ -47,9 +47,15 @@ def sms_view(request: HttpRequest, contract_path: str) -> HttpResponse:
 
 
 @csrf_exempt
+def message_view(request: HttpRequest, message_id: str) -> HttpResponse:
+    """``/api/sms/messages/<id>``: one message of the session's business."""
+    return _answer(request, f"{MESSAGES_PREFIX}{message_id}")
+
+
+@csrf_exempt
 def unknown_view(request: HttpRequest, rest: str) -> HttpResponse:
     """Any other path under ``api/sms/``: the contract's JSON 404, not Django's page."""
     return _answer(request, f"{API_PATH}/{rest}")
 
 
-__all__ = ["sms_view", "unknown_view"]
+__all__ = ["message_view", "sms_view", "unknown_view"]

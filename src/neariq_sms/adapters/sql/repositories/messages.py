@@ -51,6 +51,15 @@ _ADD_INBOUND = per_dialect(
 )
 
 
+# The pending reminder of a reference first (at most one), then one that went out,
+# then the newest: a reschedule inside one clock tick must still find the pending one.
+_REMINDER_RANK = sa.case(
+    (messages.c.status == MessageStatus.SCHEDULED.value, 0),
+    (one_of(messages.c.status, (s.value for s in NEVER_SENT)), 2),
+    else_=1,
+)
+
+
 @functools.lru_cache(maxsize=256)
 def _transition(allowed_from: frozenset[str], columns: frozenset[str]) -> sa.Executable:
     return (
@@ -196,6 +205,7 @@ class SqlMessages:
     def latest_reminder(self, business_id: str, reference: str) -> OutboundMessage | None:
         return self._one_ordered(
             sa.and_(messages.c.business_id == business_id, messages.c.reference == reference),
+            _REMINDER_RANK,
             messages.c.created_at.desc(),
             messages.c.id.desc(),
         )
