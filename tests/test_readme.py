@@ -28,6 +28,15 @@ def python_example() -> str:
     return block.group(1)
 
 
+def workflows_example() -> str:
+    """The ```python block of "Reminders and conversations"."""
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Reminders and conversations") :]
+    block = re.search(r"```python\n(.*?)```", section, re.S)
+    assert block is not None
+    return block.group(1)
+
+
 def run(code: str) -> str:
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
@@ -52,13 +61,32 @@ def test_the_readme_python_example_says_when_it_sends_in_quiet_hours() -> None:
     assert printed == "scheduled for 2026-03-11T13:00:00+00:00 (quiet hours)", printed
 
 
+def test_the_readme_workflows_example_runs_as_printed() -> None:
+    """Reminder scheduled a day ahead, the reply is the thread's last message, one unread,
+    the reminder canceled: whatever the hour (a reply inside the 24 hours never waits)."""
+    first, second, third = run(NOON_IN_AUSTIN + workflows_example()).splitlines()
+    assert first == "scheduled 2026-03-12 17:00:00+00:00"
+    assert (second, third) == ("Of course! 1", "True")
+
+
 @pytest.mark.slow
-def test_the_readme_python_example_passes_mypy_strict(tmp_path: Path) -> None:
-    """The package ships py.typed, so the example must type-check as a user's code would."""
+def test_the_readme_python_examples_pass_mypy_strict(tmp_path: Path) -> None:
+    """The package ships py.typed, so the examples must type-check as a user's code would."""
     example = tmp_path / "readme_example.py"
     example.write_text(python_example(), encoding="utf-8")
+    workflows = tmp_path / "readme_workflows.py"
+    workflows.write_text(workflows_example(), encoding="utf-8")
     done = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--python-version", "3.11", str(example)],
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--python-version",
+            "3.11",
+            str(example),
+            str(workflows),
+        ],
         capture_output=True,
         text=True,
         timeout=300,
