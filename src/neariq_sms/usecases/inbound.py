@@ -89,17 +89,25 @@ def handle_inbound_message(
                 store_opt_out(uow, business_id, sender, source="keyword", clock=clock)
         elif stored and keyword is Keyword.OPT_IN:
             store_opt_in(uow, business.id, sender, source="keyword", clock=clock)
-        # A redelivery was answered the first time: one confirmation, never two.
-        reply = reply_for(keyword, business.name) if keyword and stored else None
-        if reply is not None:
-            # The answer goes back in the webhook's response: it joins the thread.
-            uow.messages.add(OutboundMessage.automatic_reply(message, reply, id=uuid.uuid4().hex))
+        reply = _answer(uow, message, keyword, business.name) if stored else None
         uow.commit()
     log.info(
         "inbound message business=%s from=%s keyword=%s duplicate=%s",
         *(business.id, mask(sender), message.keyword, not stored),
     )
     return InboundResult(business.id, keyword, reply, duplicate=not stored)
+
+
+def _answer(
+    uow: UnitOfWork, message: InboundMessage, keyword: Keyword | None, business_name: str
+) -> str | None:
+    """Inside an open unit of work: a keyword's carrier-required answer, stored in the
+    thread (it goes back in the webhook's response). Only for a first delivery: a
+    redelivery was answered the first time, and gets no second confirmation."""
+    reply = reply_for(keyword, business_name) if keyword else None
+    if reply is not None:
+        uow.messages.add(OutboundMessage.automatic_reply(message, reply, id=uuid.uuid4().hex))
+    return reply
 
 
 def _reached(

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import attrs
 
 from neariq_sms.domain.business import Business
 from neariq_sms.domain.errors import InvalidField, SmsError, SmsNotConfigured
-from neariq_sms.domain.messages import MessageKind, MessageStatus, StatusReport
+from neariq_sms.domain.messages import MessageKind, MessageStatus, OutboundMessage, StatusReport
 from neariq_sms.domain.parsing import (
     parse_customer_name,
     parse_idempotency_key,
@@ -121,19 +122,8 @@ def dispatch_due(
     submitted = failed = canceled = 0
     for message in due:
         with uow:
-            business = uow.businesses.get(message.business_id)
-            consent = uow.consents.get(message.business_id, message.to, for_update=True)
-            number = uow.numbers.holding(message.business_id)
-            in_window = message.kind is MessageKind.REPLY and texted_in(
-                uow, message.business_id, message.to, now
-            )
             try:
-                check_sendable(
-                    business, number, consent, kind=message.kind, policy=policy, now=now,
-                    in_reply_window=in_window,
-                )  # fmt: skip
-                if not still_due(message, now):
-                    raise InvalidField("appointmentAt", "has begun: the reminder is too late")
+                _recheck(uow, message, policy=policy, now=now)
             except SmsError as exc:
                 canceled += cancel_scheduled(uow, message, now=now)
                 uow.commit()
@@ -155,6 +145,22 @@ def dispatch_due(
             failed += 1
             log.warning("scheduled message not sent message=%s: %s", message.id, exc.code)
     return DispatchReport(submitted=submitted, failed=failed, canceled=canceled)
+
+
+def _recheck(uow: UnitOfWork, message: OutboundMessage, *, policy: Policy, now: datetime) -> None:
+    """Inside an open unit of work: the send rules again for a scheduled message at
+    its send time (the consent row locked); raises the first one it now breaks."""
+    business = uow.businesses.get(message.business_id)
+    consent = uow.consents.get(message.business_id, message.to, for_update=True)
+    number = uow.numbers.holding(message.business_id)
+    replying = message.kind is MessageKind.REPLY
+    in_window = replying and texted_in(uow, message.business_id, message.to, now)
+    check_sendable(
+        business, number, consent, kind=message.kind, policy=policy, now=now,
+        in_reply_window=in_window,
+    )  # fmt: skip
+    if not still_due(message, now):
+        raise InvalidField("appointmentAt", "has begun: the reminder is too late")
 
 
 def handle_status_callback(report: StatusReport, *, uow: UnitOfWork, clock: Clock) -> bool:

@@ -16,6 +16,7 @@ from typing import Any
 import attrs
 
 from neariq_sms.adapters._unit_of_work import ThreadLocalUnitOfWork
+from neariq_sms.adapters.memory.orders import noted, reminder_order, send_order
 from neariq_sms.domain.business import Business, DashboardSession, NumberStatus, SmsNumber
 from neariq_sms.domain.consent import ConsentEvent, ConsentRecord
 from neariq_sms.domain.conversations import INBOUND_KIND, Conversation, Direction
@@ -81,7 +82,7 @@ class _Tx:
         threads = self.store.conversations
         for business_id, phone, at, direction, body, kind in self.notes:
             key = (business_id, phone)
-            noted = _noted(
+            thread = noted(
                 threads.get(key),
                 business_id,
                 phone,
@@ -90,7 +91,7 @@ class _Tx:
                 body=body,
                 kind=kind,
             )
-            self.put(threads, key, noted)
+            self.put(threads, key, thread)
         self.notes.clear()
 
     def put(self, table: dict[Any, Any], key: object, value: object) -> None:
@@ -412,7 +413,7 @@ class _Messages:
             for m in self._s.messages.values()
             if m.business_id == business_id and m.reference == reference
         ]
-        return min(rows, key=_reminder_order, default=None)
+        return min(rows, key=reminder_order, default=None)
 
     def reminders(
         self,
@@ -430,10 +431,10 @@ class _Messages:
                 and m.kind is MessageKind.REMINDER
                 and (statuses is None or m.status in statuses)
             ),
-            key=_send_order,
+            key=send_order,
         )
         if after is not None:
-            rows = [m for m in rows if _send_order(m) > after]
+            rows = [m for m in rows if send_order(m) > after]
         return rows[:limit]
 
     def submitting_before(self, cutoff: datetime, limit: int) -> Sequence[OutboundMessage]:
@@ -577,49 +578,6 @@ class InMemoryUnitOfWork(ThreadLocalUnitOfWork):
 
     def _begin(self) -> _Open:
         return _Open(self._store)
-
-
-def _noted(
-    current: Conversation | None,
-    business_id: str,
-    phone: PhoneNumber,
-    *,
-    at: datetime,
-    direction: Direction,
-    body: str,
-    kind: str,
-) -> Conversation:
-    """The thread once a message of it is stored (what the SQL upsert computes)."""
-    if current is None:
-        current = Conversation(business_id, phone, at, direction, body, kind)
-    elif at >= current.last_message_at:
-        current = attrs.evolve(
-            current, last_message_at=at, last_direction=direction, last_body=body, last_kind=kind
-        )
-    if direction is Direction.INBOUND:
-        latest = max(filter(None, (current.last_inbound_at, at)))
-        current = attrs.evolve(current, unread=current.unread + 1, last_inbound_at=latest)
-    return current
-
-
-def _reminder_order(message: OutboundMessage) -> tuple[int, float, str]:
-    """The pending reminder first, then one that went out, then the newest (the SQL order)."""
-    rank = (
-        0 if message.status is MessageStatus.SCHEDULED else 2 if message.status in NEVER_SENT else 1
-    )
-    return (rank, -message.created_at.timestamp(), _reversed(message.id))
-
-
-def _reversed(text: str) -> str:
-    # Descending by id inside an ascending sort: ids are lowercase hex.
-    return text.translate(_HEX_REVERSED)
-
-
-_HEX_REVERSED = str.maketrans("0123456789abcdef", "fedcba9876543210")
-
-
-def _send_order(message: OutboundMessage) -> tuple[datetime, str]:
-    return (message.send_at or message.created_at, message.id)
 
 
 def _conforms(uow: InMemoryUnitOfWork) -> UnitOfWork:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
@@ -22,11 +21,15 @@ import attrs
 import requests
 import urllib3.exceptions
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
-from twilio.http import HttpClient
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from neariq_sms.adapters.twilio.http_client import (
+    TimedHttpClient,
+    quiet_sdk_request_log,
+    rebind,
+)
 from neariq_sms.adapters.twilio.webhooks import (
     INBOUND_PATH,
     UNSUBSCRIBED_RECIPIENT,
@@ -96,79 +99,6 @@ class _Failure:
     retry_after: float | None = None
 
 
-class _TimedHttpClient(HttpClient):  # type: ignore[misc]  # twilio ships no type information
-    """Delegates to the host's HTTP client with an explicit timeout on every call.
-
-    It also keeps, per thread, the last response it saw: a
-    ``TwilioRestException`` carries no headers, and ``Retry-After`` lives there.
-    """
-
-    def __init__(self, inner: Any, timeout: float) -> None:
-        super().__init__(inner.logger, False, timeout)
-        self._inner = inner
-        self._local = threading.local()
-
-    def request(
-        self,
-        method: str,
-        uri: str,
-        params: Any = None,
-        data: Any = None,
-        headers: Any = None,
-        auth: Any = None,
-        timeout: float | None = None,
-        allow_redirects: bool = False,
-    ) -> Any:
-        self._local.response = None
-        response = self._inner.request(
-            method,
-            uri,
-            params=params,
-            data=data,
-            headers=headers,
-            auth=auth,
-            timeout=self.timeout if timeout is None else timeout,
-            allow_redirects=allow_redirects,
-        )
-        self._local.response = response
-        return response
-
-    @property
-    def last_response(self) -> Response | None:
-        return getattr(self._local, "response", None)
-
-
-#: The SDK's request log: every request's URL and parameters (To, From, Body) at INFO.
-SDK_REQUEST_LOGGER = "twilio.http_client"
-
-
-def _quiet_sdk_request_log() -> None:
-    """Keep phone numbers and bodies out of a host's INFO log.
-
-    Only when the host left the SDK logger's level unset: one that sets it
-    (to DEBUG, to see requests) keeps its choice.
-    """
-    sdk = logging.getLogger(SDK_REQUEST_LOGGER)
-    if sdk.level == logging.NOTSET:
-        sdk.setLevel(logging.WARNING)
-
-
-def _rebind(client: Any, http_client: HttpClient) -> Any:
-    """A client with ``client``'s identity and our HTTP client; the host's stays untouched."""
-    return Client(
-        username=client.username,
-        password=client.password,
-        account_sid=client.account_sid,
-        region=client.region,
-        edge=client.edge,
-        http_client=http_client,
-        # Non-empty, so the SDK does not fall back to os.environ for what the host left unset.
-        environment={"NEARIQ_SMS": "credentials come from the host's client"},
-        user_agent_extensions=list(client.user_agent_extensions or []),
-        credential_provider=client.credential_provider,
-    )
-
-
 class TwilioTelephony:
     """:class:`~neariq_sms.ports.TelephonyProvider` over the official ``twilio`` SDK.
 
@@ -197,13 +127,13 @@ class TwilioTelephony:
     ) -> None:
         if timeout <= 0:
             raise ValueError("timeout must be positive")
-        self._http: _TimedHttpClient | None = None
+        self._http: TimedHttpClient | None = None
         self._client: Any = None
         self._account_sid: str | None = None
         if client is not None:
-            _quiet_sdk_request_log()
-            self._http = _TimedHttpClient(client.http_client, timeout)
-            self._client = _rebind(client, self._http)
+            quiet_sdk_request_log()
+            self._http = TimedHttpClient(client.http_client, timeout)
+            self._client = rebind(client, self._http)
             self._account_sid = client.account_sid
         self._public_url = public_url.rstrip("/") if public_url else None
         self._retry = retry or RetryPolicy()
