@@ -198,7 +198,12 @@ messages = sa.Table(
     sa.CheckConstraint("units >= 0", name="units_not_negative"),
     sa.UniqueConstraint("business_id", "idempotency_key"),
     sa.Index(
-        "ix_messages_business_id_to_phone_created_at", "business_id", "to_phone", "created_at"
+        # A thread page: (created_at, id) is its order, so the index serves it with no sort.
+        "ix_messages_business_id_to_phone_created_at_id",
+        "business_id",
+        "to_phone",
+        "created_at",
+        "id",
     ),
     sa.Index("ix_messages_status_send_at", "status", "send_at"),
     sa.Index("ix_messages_provider_sid", "provider_sid"),
@@ -215,7 +220,7 @@ messages = sa.Table(
         postgresql_where=sa.text(REMINDER_SCHEDULED),
     ),
     # The reminder list: soonest send time first.
-    sa.Index("ix_messages_business_id_kind_send_at", "business_id", "kind", "send_at"),
+    sa.Index("ix_messages_business_id_kind_send_at_id", "business_id", "kind", "send_at", "id"),
 )
 
 inbound_messages = sa.Table(
@@ -232,10 +237,11 @@ inbound_messages = sa.Table(
     # Providers redeliver webhooks: one row per provider sid.
     sa.UniqueConstraint("provider_sid"),
     sa.Index(
-        "ix_inbound_messages_business_id_from_phone_received_at",
+        "ix_inbound_messages_business_id_from_phone_received_at_id",
         "business_id",
         "from_phone",
         "received_at",
+        "id",
     ),
 )
 

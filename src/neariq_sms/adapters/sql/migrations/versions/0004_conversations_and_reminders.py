@@ -4,7 +4,8 @@
   ``reminder``, ``automatic`` (the carrier-required answers to keywords, stored
   in the thread since this revision), an index for a reference's latest reminder, a partial unique
   index (at most one scheduled reminder per reference) and one for the
-  reminder list.
+  reminder list; the thread indexes of both directions end with the id (a
+  page's order), so a page is read from the index with no sort.
 - ``businesses`` gets its ``reminder_template``; consent events get the kind
   ``renewed`` (a newer consent for a phone that had one; ``consented`` before).
 - ``conversations`` holds one summary row per (business, phone) thread. The data
@@ -65,7 +66,19 @@ def upgrade() -> None:
             postgresql_where=sa.text(_REMINDER_SCHEDULED),
         )
         batch.create_index(
-            "ix_messages_business_id_kind_send_at", ["business_id", "kind", "send_at"]
+            "ix_messages_business_id_kind_send_at_id", ["business_id", "kind", "send_at", "id"]
+        )
+        # A thread page is ordered by (time, id): with the id in the index, no sort.
+        batch.drop_index("ix_messages_business_id_to_phone_created_at")
+        batch.create_index(
+            "ix_messages_business_id_to_phone_created_at_id",
+            ["business_id", "to_phone", "created_at", "id"],
+        )
+    with op.batch_alter_table("inbound_messages") as batch:
+        batch.drop_index("ix_inbound_messages_business_id_from_phone_received_at")
+        batch.create_index(
+            "ix_inbound_messages_business_id_from_phone_received_at_id",
+            ["business_id", "from_phone", "received_at", "id"],
         )
     op.create_table(
         "conversations",
@@ -131,8 +144,19 @@ def downgrade() -> None:
     op.drop_index("ix_conversations_business_id_last_message_at_phone", "conversations")
     op.drop_table("conversations")
     op.execute(sa.text("DELETE FROM messages WHERE kind = 'reminder'"))
+    with op.batch_alter_table("inbound_messages") as batch:
+        batch.drop_index("ix_inbound_messages_business_id_from_phone_received_at_id")
+        batch.create_index(
+            "ix_inbound_messages_business_id_from_phone_received_at",
+            ["business_id", "from_phone", "received_at"],
+        )
     with op.batch_alter_table("messages") as batch:
-        batch.drop_index("ix_messages_business_id_kind_send_at")
+        batch.drop_index("ix_messages_business_id_kind_send_at_id")
+        batch.drop_index("ix_messages_business_id_to_phone_created_at_id")
+        batch.create_index(
+            "ix_messages_business_id_to_phone_created_at",
+            ["business_id", "to_phone", "created_at"],
+        )
         batch.drop_index("uq_messages_business_id_reference_scheduled")
         batch.drop_index("ix_messages_business_id_reference_created_at")
         batch.drop_constraint(op.f("ck_messages_kind"), type_="check")
