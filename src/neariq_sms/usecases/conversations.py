@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import attrs
 
 from neariq_sms.domain.conversations import Conversation, ThreadMessage
 from neariq_sms.domain.errors import MessageNotFound
+from neariq_sms.domain.messages import InboundMessage, OutboundMessage
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
@@ -74,13 +77,17 @@ def conversation_messages(
         business = active_business(uow, business_id)
         outbound = uow.messages.for_recipient(business.id, phone, before=cursor, limit=limit + 1)
         inbound = uow.inbound.for_sender(business.id, phone, before=cursor, limit=limit + 1)
-    merged = sorted(
-        [*map(ThreadMessage.outbound, outbound), *map(ThreadMessage.inbound, inbound)],
-        key=lambda m: (m.created_at, m.id),
-        reverse=True,
-    )
-    more = len(merged) > limit
-    items = merged[:limit]
+    # Merged by key, then only the page's messages are shaped (segments are counted).
+    keyed: list[tuple[datetime, str, OutboundMessage | InboundMessage]] = [
+        *((m.created_at, m.id, m) for m in outbound),
+        *((m.received_at, m.id, m) for m in inbound),
+    ]
+    keyed.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    more = len(keyed) > limit
+    items = [
+        ThreadMessage.outbound(m) if isinstance(m, OutboundMessage) else ThreadMessage.inbound(m)
+        for _, _, m in keyed[:limit]
+    ]
     next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
     return Page(items, next_cursor)
 

@@ -98,6 +98,18 @@ class Mapping(Generic[T]):
             if column not in table.c:
                 raise AssertionError(f"{table.name} has no column {column!r}")
             self._fields.append((field.alias, column, how.dump, how.load))
+        # Rows of ``select(table)`` (and ``RETURNING *table.c``) come in the table's
+        # column order: read them by position, a plain tuple index per field.
+        position = {column.name: i for i, column in enumerate(table.c)}
+        self._width = len(table.c)
+        self._plain = [
+            (name, position[column]) for name, column, _, load in self._fields if load is None
+        ]
+        self._converted = [
+            (name, position[column], load)
+            for name, column, _, load in self._fields
+            if load is not None
+        ]
 
     def values(self, obj: T) -> dict[str, Any]:
         """The row for ``obj``, keyed by column name."""
@@ -108,6 +120,11 @@ class Mapping(Generic[T]):
 
     def load(self, row: sa.Row[Any]) -> T:
         """The domain object of a row read with every column of the table."""
+        if len(row) == self._width:
+            values = {name: row[i] for name, i in self._plain}
+            for name, i, convert in self._converted:
+                values[name] = convert(row[i])
+            return self.cls(**values)
         got = row._mapping
         return self.cls(
             **{
