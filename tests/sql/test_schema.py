@@ -241,13 +241,14 @@ def test_upgrading_a_sandbox_database_from_0001_keeps_its_numbers_sendable(
     assert diff == []
 
 
-def test_upgrading_a_0003_database_keeps_every_row_and_builds_its_threads(
-    empty_engine: sa.Engine,
+@pytest.mark.parametrize("since", ["0001", "0003"])
+def test_upgrading_an_older_database_keeps_every_row_and_builds_its_threads(
+    empty_engine: sa.Engine, since: str
 ) -> None:
-    """0004 adds reminders and threads: every message, inbound message and consent
-    event of a 0.1.0-era database stays; each (business, phone) pair gets its thread
-    with its latest message; the history counts as read."""
-    upgrade(empty_engine, "0003")
+    """From 0.1.0's schema (0001) or the one before 0004: every message and inbound
+    message stays; each (business, phone) pair gets its thread with its latest
+    message; the history counts as read."""
+    upgrade(empty_engine, since)
     customer, other = "+15557654321", "+15557654322"
     with empty_engine.begin() as connection:
         connection.execute(
