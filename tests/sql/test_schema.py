@@ -17,7 +17,7 @@ from sqlalchemy.pool import NullPool
 
 from neariq_sms.adapters.memory import SimulatedTelephony
 from neariq_sms.adapters.sql import SqlUnitOfWork, make_engine, metadata, upgrade
-from neariq_sms.adapters.sql.migrate import alembic_config
+from neariq_sms.adapters.sql.migrate import HEAD, alembic_config
 from neariq_sms.adapters.sql.sandbox import SqlSandboxState
 from neariq_sms.adapters.sql.tables import businesses, sms_numbers
 from neariq_sms.domain import Business, MessageStatus, NumberStatus, Plan, SmsNumber
@@ -30,6 +30,11 @@ T0 = datetime(2026, 3, 10, 17, 0, tzinfo=UTC)
 
 def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def test_the_head_the_package_names_is_alembics_head() -> None:
+    """``migrate.HEAD`` (which spares commands importing Alembic) is the newest migration."""
+    assert head_revision() == HEAD
 
 
 def test_the_migrated_schema_equals_the_tables_metadata(engine: sa.Engine) -> None:

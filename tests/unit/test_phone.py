@@ -8,6 +8,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from neariq_sms.domain import InvalidPhone, PhoneNumber
+from neariq_sms.domain import phone as phone_module
 from tests.strategies import customer_phones, nanp_numbers, phone_spellings
 
 
@@ -168,3 +169,20 @@ def test_every_accepted_number_round_trips_through_e164(raw: str) -> None:
     reparsed = phonenumbers.parse(number.e164)
     assert phonenumbers.format_number(reparsed, phonenumbers.PhoneNumberFormat.E164) == number.e164
     assert not reparsed.extension
+
+
+@given(
+    st.from_regex(r"\A\+?(1[ .-]?)?(\([0-9]{3}\) ?|[0-9]{3}[ .-]?)[0-9]{3}[ .-]?[0-9]{4}\Z"),
+    st.sampled_from(["US", "CA", "GB"]),
+)
+@example("(512) 234-5678", "US")
+@example("1-512-234-5678", "US")
+@example("+1 911 234 5678", "US")
+@example("15122345678", "GB")
+def test_the_fast_path_for_plain_us_numbers_agrees_with_phonenumbers(raw: str, region: str) -> None:
+    """Where the shortcut for plainly written NANP numbers accepts, the full
+    phonenumbers path accepts the same E.164; it never rejects by itself."""
+    fast = phone_module._plain_nanp(raw, region)
+    if fast is None:
+        return
+    assert phone_module._parse_fully(raw, region, "phone") == fast

@@ -181,6 +181,58 @@ def test_import_never_lifts_an_opt_out(
     assert not record.allows_sending
 
 
+def test_an_imported_phones_history_names_its_import(
+    uow: UnitOfWork, clock: ManualClock, business_id: str
+) -> None:
+    """Who consented, how, when and via which import: the trail answers it, first,
+    also after the phone's later opt-out and renewal writes."""
+    rows = [{"phone": CUSTOMER, "consented_at": "2026-01-05", "source": "Front Desk"}]
+    report = uc.import_consents(business_id, rows, uow=uow, clock=clock, source="paper")
+    assert report.import_id is not None
+    [first] = uc.consent_history(business_id, CUSTOMER, uow=uow)
+    assert (first.kind, first.source, first.at, first.import_id) == (
+        ConsentEventKind.CONSENTED,
+        "front_desk",
+        clock.now(),
+        report.import_id,
+    )
+    with uow:
+        provenance = uow.consents.get_import(report.import_id)
+    assert provenance is not None
+    assert (provenance.business_id, provenance.source, provenance.started_at) == (
+        business_id,
+        "paper",
+        clock.now(),
+    )
+    clock.advance(timedelta(days=1))
+    uc.opt_out(business_id, CUSTOMER, uow=uow, clock=clock)
+    history = uc.consent_history(business_id, CUSTOMER, uow=uow)
+    assert [(e.kind, e.import_id) for e in history] == [
+        (ConsentEventKind.CONSENTED, report.import_id),
+        (ConsentEventKind.OPTED_OUT, None),
+    ]
+    assert history[0] == first
+
+
+def test_a_reimport_renews_after_the_first_imports_event(
+    uow: UnitOfWork, clock: ManualClock, business_id: str
+) -> None:
+    """A second import with a newer date renews the record; its event, naming the
+    second import, follows the first one's."""
+    first = uc.import_consents(
+        business_id, [{"phone": CUSTOMER, "consented_at": "2026-01-05"}], uow=uow, clock=clock
+    )
+    clock.advance(timedelta(days=1))
+    second = uc.import_consents(
+        business_id, [{"phone": CUSTOMER, "consented_at": "2026-02-05"}], uow=uow, clock=clock
+    )
+    assert (second.imported, second.updated) == (0, 1)
+    history = uc.consent_history(business_id, CUSTOMER, uow=uow)
+    assert [e.import_id for e in history] == [first.import_id, second.import_id]
+    assert history[0].kind is ConsentEventKind.CONSENTED
+    assert history[1].at == clock.now()
+
+
 def test_a_phone_repeated_in_one_file_is_stored_once_with_the_newest_consent(
     uow: UnitOfWork, clock: ManualClock, business_id: str
 ) -> None:

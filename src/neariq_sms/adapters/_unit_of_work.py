@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -37,7 +39,7 @@ class ThreadLocalUnitOfWork:
     def __init__(self) -> None:
         self._local = threading.local()
 
-    def _begin(self) -> Block:
+    def _begin(self, *, read_only: bool) -> Block:
         raise NotImplementedError
 
     def _block(self) -> Block:
@@ -49,8 +51,20 @@ class ThreadLocalUnitOfWork:
     def __enter__(self) -> Self:
         if getattr(self._local, "block", None) is not None:
             raise RuntimeError("this thread already has an open unit of work")
-        self._local.block = self._begin()
+        read_only = getattr(self._local, "reading", False)
+        self._local.reading = False
+        self._local.block = self._begin(read_only=read_only)
         return self
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Self]:
+        # Through __enter__, so that a subclass sees every block open.
+        self._local.reading = True
+        try:
+            with self:
+                yield self
+        finally:
+            self._local.reading = False
 
     def __exit__(
         self,

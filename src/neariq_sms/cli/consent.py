@@ -8,7 +8,6 @@ import io
 import re
 import sys
 import time
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -109,13 +108,94 @@ def rejected_path(path: Path) -> Path:
     return path.with_name(f"{stem}.rejected.csv")
 
 
+#: Rows per transaction (and per progress update).
+BATCH_ROWS = 5000
+
+
+class _CsvImport:
+    """One ``consent import`` run: the reader over the file, its rejects file, the progress."""
+
+    def __init__(self, path: Path, found: csvfile.CsvFormat, raw: IO[bytes]) -> None:
+        self.path = path
+        self.found = found
+        self.counter = _CountingReader(raw)
+        text = io.TextIOWrapper(
+            io.BufferedReader(self.counter), encoding=found.encoding, errors="replace", newline=""
+        )
+        self.reader = csv.reader(text, delimiter=found.delimiter)
+        try:
+            self.header = next(self.reader)
+        except StopIteration:
+            raise CliError(f"{path} is empty") from None
+        except csv.Error as exc:
+            raise CliError(f"{path} is not a readable CSV file: {exc}") from None
+        phone_col = _pick(self.header, PHONE_HEADERS)
+        if phone_col is None:
+            raise CliError(
+                f"{path} has no phone column (read as {found.describe()};"
+                f" columns: {_shown(self.header)}); name one of: {', '.join(PHONE_HEADERS)}"
+            )
+        self.columns = (
+            phone_col,
+            _pick(self.header, CONSENTED_AT_HEADERS),
+            _pick(self.header, SOURCE_HEADERS),
+        )
+        self.progress = _Progress(path.stat().st_size, self.counter)
+        self.rows_read = 0
+        self.reject_file = rejected_path(path)
+        self._rejects: IO[str] | None = None
+        self._reject_writer: Any = None
+
+    def rows(self) -> Iterator[ConsentRow]:
+        """The file's non-blank rows, each with its line and cells."""
+        phone_col, at_col, source_col = self.columns
+        width = 1 + max(c for c in self.columns if c is not None)
+        reader = self.reader
+        try:
+            for row in reader:
+                if not "".join(row).strip():
+                    continue
+                self.rows_read += 1
+                if self.rows_read % BATCH_ROWS == 0:
+                    self.progress.update(self.rows_read)
+                if len(row) >= width:
+                    phone: str | None = row[phone_col]
+                    at = None if at_col is None else row[at_col]
+                    source = None if source_col is None else row[source_col]
+                else:  # a short row: its missing cells are absent, not empty
+                    phone, at, source = (
+                        row[c] if c is not None and c < len(row) else None for c in self.columns
+                    )
+                yield ConsentRow(reader.line_num, phone, at, source, cells=row)
+        except csv.Error as exc:
+            raise CliError(f"{self.path}, line {reader.line_num}: {exc}") from None
+
+    def on_reject(self, rejected: RejectedRow) -> None:
+        """Write a rejected row as it came, with its line and reason."""
+        # An operator opens this file in a spreadsheet: no cell of the input may run there.
+        safe = csvfile.spreadsheet_safe
+        if self._reject_writer is None:
+            self._rejects = self.reject_file.open("w", newline="", encoding="utf-8")
+            # The input's delimiter: the spreadsheet that saved the file opens this one.
+            self._reject_writer = csv.writer(self._rejects, delimiter=self.found.delimiter)
+            self._reject_writer.writerow([*map(safe, self.header), "line", "reason"])
+        row = rejected.row
+        original = row.cells if row.cells is not None else [str(row.phone or "")]
+        self._reject_writer.writerow(
+            [*map(safe, original), row.line, f"{rejected.code}: {rejected.reason}"]
+        )
+
+    def close(self) -> None:
+        if self._rejects is not None:
+            self._rejects.close()
+        self.progress.done(self.rows_read)
+
+
 def cmd_consent_import(args: argparse.Namespace) -> int:
     s = storage_services()
     path = Path(args.file)
     if not path.is_file():
         raise CliError(f"no such file: {path}")
-    reject_file = rejected_path(path)
-    batch_size = 1000
     with path.open("rb") as raw:
         # The format comes from a sample of the first bytes; then the file streams.
         try:
@@ -126,91 +206,23 @@ def cmd_consent_import(args: argparse.Namespace) -> int:
         except csvfile.UnreadableFile as exc:
             raise CliError(f"{path} {exc}") from None
         raw.seek(0)
-        counter = _CountingReader(raw)
-        text = io.TextIOWrapper(
-            io.BufferedReader(counter), encoding=found.encoding, errors="replace", newline=""
-        )
-        reader = csv.reader(text, delimiter=found.delimiter)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise CliError(f"{path} is empty") from None
-        except csv.Error as exc:
-            raise CliError(f"{path} is not a readable CSV file: {exc}") from None
-        phone_col = _pick(header, PHONE_HEADERS)
-        if phone_col is None:
-            raise CliError(
-                f"{path} has no phone column (read as {found.describe()};"
-                f" columns: {_shown(header)}); name one of: {', '.join(PHONE_HEADERS)}"
-            )
-        at_col = _pick(header, CONSENTED_AT_HEADERS)
-        source_col = _pick(header, SOURCE_HEADERS)
-        progress = _Progress(path.stat().st_size, counter)
-        # Rows read ahead of the current batch, kept to write a rejected row as it came.
-        recent: OrderedDict[int, list[str]] = OrderedDict()
-        writer_state: dict[str, Any] = {}
-        rows_read = 0
-
-        def column(row: list[str], index: int | None) -> str | None:
-            return row[index] if index is not None and index < len(row) else None
-
-        def rows() -> Iterator[ConsentRow]:
-            nonlocal rows_read
-            while True:
-                try:
-                    row = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    raise CliError(f"{path}, line {reader.line_num}: {exc}") from None
-                if not any(cell.strip() for cell in row):
-                    continue
-                rows_read += 1
-                line = reader.line_num
-                recent[line] = row
-                while len(recent) > 2 * batch_size:
-                    recent.popitem(last=False)
-                progress.update(rows_read)
-                yield ConsentRow(
-                    line=line,
-                    phone=column(row, phone_col),
-                    consented_at=column(row, at_col),
-                    source=column(row, source_col),
-                )
-
-        # An operator opens this file in a spreadsheet: no cell of the input may run there.
-        safe = csvfile.spreadsheet_safe
-
-        def on_reject(rejected: RejectedRow) -> None:
-            if "writer" not in writer_state:
-                handle = reject_file.open("w", newline="", encoding="utf-8")
-                writer_state["file"] = handle
-                # The input's delimiter: the spreadsheet that saved the file opens this one.
-                writer_state["writer"] = csv.writer(handle, delimiter=found.delimiter)
-                writer_state["writer"].writerow([*map(safe, header), "line", "reason"])
-            original = recent.pop(rejected.row.line, None) or [str(rejected.row.phone or "")]
-            writer_state["writer"].writerow(
-                [*map(safe, original), rejected.row.line, f"{rejected.code}: {rejected.reason}"]
-            )
-
+        run = _CsvImport(path, found, raw)
         try:
             report = uc.import_consents(
                 args.business,
-                rows(),
+                run.rows(),
                 uow=s.uow,
                 clock=s.clock,
                 source=args.source,
                 policy=s.policy,
-                batch_size=batch_size,
-                on_reject=on_reject,
+                batch_size=BATCH_ROWS,
+                on_reject=run.on_reject,
                 day_first=args.day_first,
             )
         finally:
-            if "file" in writer_state:
-                writer_state["file"].close()
-            progress.done(rows_read)
-    if report.rejected == 0 and reject_file.exists():
-        reject_file.unlink()  # a stale report of an earlier run of this very file
+            run.close()
+    if report.rejected == 0 and run.reject_file.exists():
+        run.reject_file.unlink()  # a stale report of an earlier run of this very file
     emit(
         f"imported {report.imported}",
         f"updated  {report.updated}",
@@ -218,7 +230,7 @@ def cmd_consent_import(args: argparse.Namespace) -> int:
         f"rejected {report.rejected}",
     )
     if report.rejected:
-        emit(f"rejected rows and their reasons: {reject_file}")
+        emit(f"rejected rows and their reasons: {run.reject_file}")
     return 0
 
 

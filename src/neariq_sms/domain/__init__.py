@@ -9,7 +9,7 @@ from neariq_sms.domain.business import (
     PurchasedNumber,
     SmsNumber,
 )
-from neariq_sms.domain.consent import ConsentEvent, ConsentEventKind, ConsentRecord
+from neariq_sms.domain.consent import ConsentEvent, ConsentEventKind, ConsentImport, ConsentRecord
 from neariq_sms.domain.errors import (
     PUBLIC_ERRORS,
     AllowanceExhausted,
@@ -58,6 +58,7 @@ __all__ = [
     "BusinessNotFound",
     "ConsentEvent",
     "ConsentEventKind",
+    "ConsentImport",
     "ConsentRecord",
     "ConsentRequired",
     "Cooldown",

@@ -39,6 +39,19 @@ class ConsentEvent:
     kind: ConsentEventKind
     source: str
     at: datetime
+    #: The bulk import that recorded it (:class:`ConsentImport`), if one did.
+    import_id: str | None = None
+
+
+@attrs.frozen
+class ConsentImport:
+    """One bulk import: the provenance its records' events refer to (who, when, how)."""
+
+    id: str
+    business_id: str
+    #: The source of rows that name none.
+    source: str
+    started_at: datetime
 
 
 @attrs.frozen
@@ -71,6 +84,23 @@ class ConsentRecord:
         """The record of a phone's first consent (given at ``at``)."""
         record = cls(business_id, phone, source=source, consented_at=at, updated_at=now)
         return record, record._event(ConsentEventKind.CONSENTED, source)
+
+    @classmethod
+    def imported(
+        cls, of: ConsentImport, phone: PhoneNumber, *, source: str, at: datetime, now: datetime
+    ) -> ConsentRecord:
+        """The record of a phone first consented (given at ``at``) through import ``of``.
+
+        Its event is :meth:`imported_event`: an import stores many, so the
+        record alone stands for it until storage writes it out.
+        """
+        return cls(of.business_id, phone, source=source, consented_at=at, updated_at=now)
+
+    def imported_event(self, import_id: str) -> ConsentEvent:
+        """The audit event of this record as first stored by import ``import_id``."""
+        return attrs.evolve(
+            self._event(ConsentEventKind.CONSENTED, self.source), import_id=import_id
+        )
 
     @classmethod
     def first_opt_in(

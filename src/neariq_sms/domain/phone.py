@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import attrs
 import phonenumbers
 from phonenumbers import timezone as _pn_timezone
@@ -47,14 +49,7 @@ class PhoneNumber:
             raise InvalidPhone(field=field, reason="it is empty")
         if len(raw) > 64:
             raise InvalidPhone(field=field, reason="it is too long")
-        try:
-            parsed = phonenumbers.parse(text, region)
-        except phonenumbers.NumberParseException as exc:
-            raise InvalidPhone(field=field, reason=_PARSE_REASONS.get(exc.error_type)) from None
-        reason = _implausible(parsed)
-        if reason is not None:
-            raise InvalidPhone(field=field, reason=reason)
-        return cls(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
+        return cls(_plain_nanp(text, region) or _parse_fully(text, region, field))
 
     @property
     def national(self) -> str:
@@ -73,6 +68,36 @@ class PhoneNumber:
 
 
 _NANP = 1
+#: The shapes most US numbers are written in: (512) 234-5678, 512-234-5678,
+#: 512.234.5678, 5122345678, +1 512 234 5678, +15122345678, 1-512-234-5678.
+_PLAIN_NANP = re.compile(
+    r"(?P<plus>\+)?(?P<one>1[ .-]?)?(?:\((?P<a1>[2-9]\d\d)\) ?|(?P<a2>[2-9]\d\d)[ .-]?)"
+    r"(?P<x>[2-9]\d\d)[ .-]?(?P<n>\d{4})"
+)
+
+
+def _plain_nanp(text: str, region: str) -> str | None:
+    """The E.164 form of a plainly written, plausible NANP number, else ``None``.
+
+    What phonenumbers' ``parse`` + :func:`_implausible` accept for these
+    shapes, at a fraction of the cost (a bulk import spends most of its time
+    parsing numbers). It only ever accepts: anything else, including every
+    number it would refuse, takes the full path, which gives the reason. A
+    test holds the two paths equal.
+    """
+    match = _PLAIN_NANP.fullmatch(text)
+    if match is None:
+        return None
+    if match["plus"] is not None and match["one"] is None:
+        return None  # "+512...": another country code
+    if match["plus"] is None and region != "US":
+        return None  # read in another region's plan: the full path decides
+    area = match["a1"] or match["a2"]
+    if area[1:] == "11":
+        return None  # N11: a service code, refused with its reason by the full path
+    return f"+1{area}{match['x']}{match['n']}"
+
+
 _NPE = phonenumbers.NumberParseException
 _PARSE_REASONS = {
     _NPE.INVALID_COUNTRY_CODE: "its country code is unknown",
@@ -89,6 +114,18 @@ _POSSIBLE_REASONS = {
     _VR.INVALID_LENGTH: "it has the wrong number of digits for its country",
     _VR.TOO_LONG: "it is too long",
 }
+
+
+def _parse_fully(text: str, region: str, field: str) -> str:
+    """The E.164 form of ``text`` by phonenumbers and :func:`_implausible`."""
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhone(field=field, reason=_PARSE_REASONS.get(exc.error_type)) from None
+    reason = _implausible(parsed)
+    if reason is not None:
+        raise InvalidPhone(field=field, reason=reason)
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
 def _implausible(parsed: phonenumbers.PhoneNumber) -> str | None:

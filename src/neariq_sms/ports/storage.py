@@ -9,12 +9,13 @@ errors the SQL adapter does.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from neariq_sms.domain.business import Business, DashboardSession, SmsNumber
-from neariq_sms.domain.consent import ConsentEvent, ConsentRecord
+from neariq_sms.domain.consent import ConsentEvent, ConsentImport, ConsentRecord
 from neariq_sms.domain.conversations import Conversation
 from neariq_sms.domain.messages import (
     InboundMessage,
@@ -126,6 +127,29 @@ class ConsentRepository(Protocol):
         lock is held: the caller decides from them and :meth:`update_many`.
         A concurrent first write of the same phone never fails either writer:
         the later one waits for the earlier and gets its row here.
+        """
+        ...
+
+    def add_import(self, of: ConsentImport) -> None:
+        """Store a bulk import's provenance (before the records that refer to it)."""
+        ...
+
+    def get_import(self, import_id: str) -> ConsentImport | None:
+        """The import an event names (``ConsentEvent.import_id``), or ``None``."""
+        ...
+
+    def add_imported(
+        self, of: ConsentImport, records: Sequence[ConsentRecord]
+    ) -> Mapping[PhoneNumber, ConsentRecord]:
+        """:meth:`add_or_lock` for a bulk import: each record inserted is first
+        consented through ``of``, and its audit event is
+        ``record.imported_event(of.id)``.
+
+        :meth:`events` lists that event from now on, before any later one of
+        the phone; storage may write it out as a row only when the phone's
+        next event comes (an import then writes one row per record). Returns
+        the records that were stored already, locked, as :meth:`add_or_lock`
+        does. A database does it set-based (a bulk load and one merge per call).
         """
         ...
 
@@ -390,6 +414,16 @@ class UnitOfWork(Repositories, Protocol):
     """
 
     def __enter__(self) -> Self: ...
+
+    def reading(self) -> AbstractContextManager[Self]:
+        """``with uow.reading():`` a block that only reads, instead of ``with uow:``.
+
+        It never waits for writers, nor makes them wait (SQLite: a deferred
+        transaction on a consistent snapshot, where ``with uow:`` takes the
+        write lock up front). Everything else is as in ``with uow:``; a block
+        opened this way must not write.
+        """
+        ...
 
     def __exit__(
         self,

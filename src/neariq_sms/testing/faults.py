@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
+from collections.abc import Iterator
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -72,6 +74,13 @@ class FaultyUnitOfWork:
         self._fail("enter", self.transactions, "the database is unreachable")
         self.inner.__enter__()
         return self
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Self]:
+        self.transactions += 1
+        self._fail("enter", self.transactions, "the database is unreachable")
+        with self.inner.reading():
+            yield self
 
     def __exit__(
         self,

@@ -36,7 +36,7 @@ def active_business(uow: UnitOfWork, business_id: str) -> Business:
 
 
 def load_business(uow: UnitOfWork, business_id: str) -> Business:
-    with uow:
+    with uow.reading():
         return active_business(uow, business_id)
 
 

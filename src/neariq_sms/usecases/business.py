@@ -115,7 +115,7 @@ def reactivate_business(business_id: str, *, uow: UnitOfWork) -> Business:
 
 
 def list_businesses(*, uow: UnitOfWork) -> Sequence[Business]:
-    with uow:
+    with uow.reading():
         return list(uow.businesses.list())
 
 

@@ -149,7 +149,7 @@ def get_consent(
         MissingField, InvalidField, InvalidPhone (for the phone given), BusinessNotFound.
     """
     number = _phone(phone, policy)
-    with uow:
+    with uow.reading():
         business = active_business(uow, business_id)
         return uow.consents.get(business.id, number)
 
@@ -167,7 +167,7 @@ def consent_history(
         MissingField, InvalidField, InvalidPhone (for the phone given), BusinessNotFound.
     """
     number = _phone(phone, policy)
-    with uow:
+    with uow.reading():
         business = active_business(uow, business_id)
         return list(uow.consents.events(business.id, number))
 
@@ -190,7 +190,7 @@ def list_consents(
     """
     after = parse_cursor(cursor) if isinstance(cursor, str) else cursor
     count = parse_limit(limit, default=DEFAULT_PAGE, maximum=MAX_PAGE)
-    with uow:
+    with uow.reading():
         business = active_business(uow, business_id)
         rows = list(uow.consents.page(business.id, after=after, limit=count + 1))
     more = len(rows) > count
@@ -214,7 +214,7 @@ def export_consents(business_id: str, *, uow: UnitOfWork) -> Iterator[ConsentRec
     """
     after: str | None = None
     while True:
-        with uow:
+        with uow.reading():
             if after is None:
                 active_business(uow, business_id)
             chunk = list(uow.consents.in_phone_order(business_id, after=after, limit=EXPORT_CHUNK))

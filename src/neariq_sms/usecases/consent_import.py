@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import functools
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from itertools import islice
 
 import attrs
 
-from neariq_sms.domain.consent import ConsentChange, ConsentRecord
+from neariq_sms.domain.consent import ConsentChange, ConsentImport, ConsentRecord
 from neariq_sms.domain.errors import InvalidField, SmsError
 from neariq_sms.domain.parsing import parse_import_source, parse_import_timestamp, parse_phone
 from neariq_sms.domain.phone import PhoneNumber
@@ -19,12 +22,14 @@ from neariq_sms.usecases._common import load_business
 
 @attrs.frozen
 class ConsentRow:
-    """One input row of an import. ``line`` is for the reject report."""
+    """One input row of an import. ``line`` and ``cells`` are for the reject report."""
 
     line: int
     phone: object
     consented_at: object = None
     source: object = None
+    #: The row as read (e.g. a CSV row's cells), when the caller wants it back with a reject.
+    cells: Sequence[str] | None = None
 
 
 @attrs.frozen
@@ -40,8 +45,40 @@ class ImportReport:
     updated: int = 0
     skipped: int = 0
     rejected: int = 0
+    #: The import's provenance record (``ConsentEvent.import_id`` of the records it wrote).
+    import_id: str | None = None
     #: The rejected rows, unless an ``on_reject`` callback took them.
     rejects: list[RejectedRow] = attrs.Factory(list)
+
+
+#: What an import wants for one phone: the source and when consent was given (if known).
+_Wanted = dict[PhoneNumber, tuple[str, datetime | None]]
+
+
+class _RowReader:
+    """One row's phone, source and consent time, or the reason it is rejected."""
+
+    def __init__(self, region: str, default_source: str, *, day_first: bool, now: datetime):
+        self.region = region
+        self.default_source = default_source
+        self.now = now
+        # Files repeat a few dates and sources over many rows: each is parsed once.
+        self.dated = functools.lru_cache(maxsize=4096)(
+            functools.partial(parse_import_timestamp, day_first=day_first)
+        )
+        self.named = functools.lru_cache(maxsize=1024)(parse_import_source)
+
+    def __call__(self, row: ConsentRow) -> tuple[PhoneNumber, str, datetime | None]:
+        number = parse_phone(row.phone, field="phone", region=self.region)
+        source, at = row.source, row.consented_at
+        if source is None or source == "":
+            slug = self.default_source
+        else:
+            slug = self.named(source) if isinstance(source, str) else parse_import_source(source)
+        when = self.dated(at) if isinstance(at, str) else self.dated.__wrapped__(at)
+        if when is not None and when > self.now:
+            raise InvalidField("consented_at", "must not be in the future")
+        return number, slug, when
 
 
 def import_consents(
@@ -52,7 +89,7 @@ def import_consents(
     clock: Clock,
     source: str = "import",
     policy: Policy = DEFAULT_POLICY,
-    batch_size: int = 1000,
+    batch_size: int = 5000,
     on_reject: Callable[[RejectedRow], None] | None = None,
     day_first: bool = False,
 ) -> ImportReport:
@@ -62,7 +99,8 @@ def import_consents(
     (``updated``), or changes nothing (``skipped``: the stored consent is as
     new, or the phone opted out — an import never lifts an opt-out, nor does
     a later row of the same file). Invalid rows are rejected with a reason and
-    change nothing. Memory stays flat whatever the input size.
+    change nothing. Memory stays flat whatever the input size. Every record
+    written gets its audit event, as any consent write does.
 
     Rows are read as people fill spreadsheets: ``consented_at`` in any form
     :func:`~neariq_sms.domain.parsing.parse_import_timestamp` takes (numeric
@@ -77,7 +115,12 @@ def import_consents(
     default_source = parse_import_source(source)
     business = load_business(uow, business_id)
     now = clock.now()
-    report = ImportReport()
+    provenance = ConsentImport(uuid.uuid4().hex, business.id, default_source, now)
+    with uow:
+        uow.consents.add_import(provenance)
+        uow.commit()
+    report = ImportReport(import_id=provenance.id)
+    read = _RowReader(policy.default_region, default_source, day_first=day_first, now=now)
 
     def reject(row: ConsentRow, exc: SmsError) -> None:
         report.rejected += 1
@@ -94,73 +137,66 @@ def import_consents(
         for i, r in enumerate(rows, start=1)
     )
     while batch := list(islice(numbered, batch_size)):
-        wanted: dict[PhoneNumber, ConsentRecord] = {}
-        for row in batch:
-            try:
-                number = parse_phone(row.phone, field="phone", region=policy.default_region)
-                slug = (
-                    default_source if row.source in (None, "") else parse_import_source(row.source)
-                )
-                at = parse_import_timestamp(row.consented_at, day_first=day_first)
-                if at is not None and at > now:
-                    raise InvalidField("consented_at", "must not be in the future")
-            except SmsError as exc:
-                reject(row, exc)
-                continue
-            earlier = wanted.get(number)
-            if earlier is not None:
-                report.skipped += 1
-                if at is None or (earlier.consented_at is not None and earlier.consented_at >= at):
-                    continue
-            wanted[number] = ConsentRecord(
-                business_id=business.id,
-                phone=number,
-                source=slug,
-                consented_at=at,
-                updated_at=now,
-            )
-        _store_batch(uow, business.id, wanted, clock, report)
+        _store_batch(uow, provenance, _wanted(batch, read, reject, report), clock, report)
     return report
 
 
-def _store_batch(
-    uow: UnitOfWork,
-    business_id: str,
-    wanted: dict[PhoneNumber, ConsentRecord],
-    clock: Clock,
+def _wanted(
+    batch: Sequence[ConsentRow],
+    read: _RowReader,
+    reject: Callable[[ConsentRow, SmsError], None],
     report: ImportReport,
+) -> _Wanted:
+    """The valid rows of a batch, one per phone: a later row counts only with a newer date."""
+    wanted: _Wanted = {}
+    for row in batch:
+        try:
+            number, slug, at = read(row)
+        except SmsError as exc:
+            reject(row, exc)
+            continue
+        earlier = wanted.get(number)
+        if earlier is not None:
+            report.skipped += 1
+            if at is None or (earlier[1] is not None and earlier[1] >= at):
+                continue
+        wanted[number] = (slug, at)
+    return wanted
+
+
+def _store_batch(
+    uow: UnitOfWork, of: ConsentImport, wanted: _Wanted, clock: Clock, report: ImportReport
 ) -> None:
     with uow:
-        # New phones are inserted as wanted; a live writer's concurrent first
-        # write makes no error: its row comes back locked like any stored one.
-        # An undated row is consent as of the import, for a new phone only.
-        firsts = {
-            number: ConsentRecord.first_consent(
-                business_id,
-                number,
-                source=r.source,
-                at=r.consented_at or r.updated_at,
-                now=r.updated_at,
-            )
-            for number, r in wanted.items()
-        }
-        stored = uow.consents.add_or_lock([record for record, _ in firsts.values()])
-        now = clock.now()  # read once the rows are locked: event times follow commit order
+        # Each batch's records carry its own time: consecutive batches then
+        # append to the newest-first index instead of writing all over it.
+        now = clock.now()
+        # New phones are stored in one set-based step, their events recorded
+        # as of this import; a live writer's concurrent first write makes no
+        # error: its row comes back locked like any stored one. An undated row
+        # is consent as of the import, for a new phone only.
+        stored = uow.consents.add_imported(
+            of,
+            [
+                ConsentRecord.imported(of, number, source=slug, at=at or now, now=now)
+                for number, (slug, at) in wanted.items()
+            ],
+        )
+        locked_at = clock.now()  # read once the rows are locked: event times follow commit order
         changed: list[ConsentChange] = []
         for number, old in stored.items():
-            row = wanted[number]
-            if old.opted_out or row.consented_at is None:
+            slug, at = wanted[number]
+            if old.opted_out or at is None:
                 continue  # an import never lifts an opt-out; an undated row never renews
-            renewal = old.renewed(source=row.source, at=row.consented_at, now=now)
+            renewal = old.renewed(source=slug, at=at, now=locked_at)
             if renewal is not None:
                 changed.append(renewal)
         uow.consents.update_many([record for record, _ in changed])
-        new = [first for number, first in firsts.items() if number not in stored]
-        uow.consents.append_events([event for _, event in (*new, *changed)])
+        uow.consents.append_events([attrs.evolve(e, import_id=of.id) for _, e in changed])
         uow.commit()
-    report.imported += len(new)
+    report.imported += len(wanted) - len(stored)
     report.updated += len(changed)
-    report.skipped += len(wanted) - len(new) - len(changed)
+    report.skipped += len(stored) - len(changed)
 
 
 __all__ = [

@@ -44,7 +44,7 @@ def list_conversations(
     consent records of their phones.
     """
     now = clock.now()
-    with uow:
+    with uow.reading():
         business = active_business(uow, business_id)
         rows = list(uow.conversations.page(business.id, before=cursor, limit=limit + 1))
         more = len(rows) > limit
@@ -73,7 +73,7 @@ def conversation_messages(
 ) -> Page[ThreadMessage]:
     """Every message between the business and one phone, newest first, either
     direction, a page at a time (an unknown phone is an empty thread)."""
-    with uow:
+    with uow.reading():
         business = active_business(uow, business_id)
         outbound = uow.messages.for_recipient(business.id, phone, before=cursor, limit=limit + 1)
         inbound = uow.inbound.for_sender(business.id, phone, before=cursor, limit=limit + 1)
@@ -107,7 +107,7 @@ def get_message(business_id: str, message_id: str, *, uow: UnitOfWork) -> Thread
     Raises:
         BusinessNotFound, MessageNotFound (also for another business's message).
     """
-    with uow:
+    with uow.reading():
         business = active_business(uow, business_id)
         outbound = uow.messages.get(message_id)
         if outbound is not None and outbound.business_id == business.id:

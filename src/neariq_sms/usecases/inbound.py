@@ -177,7 +177,7 @@ def list_conversation(
     number = parse_phone(phone, field="phone", region=policy.default_region)
     before = parse_cursor(cursor)
     count = parse_limit(limit, default=DEFAULT_PAGE, maximum=MAX_PAGE)
-    with uow:
+    with uow.reading():
         active_business(uow, business_id)
         outbound = uow.messages.for_recipient(business_id, number, before=before, limit=count + 1)
         inbound = uow.inbound.for_sender(business_id, number, before=before, limit=count + 1)

@@ -72,7 +72,7 @@ def get_status(
 ) -> SmsStatus:
     """The business, its active number (if any) and this month's allowance. Read-only."""
     period = period_of(clock.now())
-    with uow:
+    with uow.reading():
         business = active_business(uow, business_id)
         number = uow.numbers.holding(business.id)
         used = uow.allowances.used(business.id, period)

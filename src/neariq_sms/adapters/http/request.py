@@ -154,7 +154,7 @@ def short(text: str) -> str:
 
 
 def _check_business(services: Services, business_id: str) -> None:
-    with services.uow:
+    with services.uow.reading():
         business = services.uow.businesses.get(business_id)
     if business is None or not business.active:
         raise BusinessNotFound(business_id=business_id)

@@ -68,7 +68,7 @@ def resolve_session(token: str | None, *, uow: UnitOfWork, clock: Clock) -> str 
     """The business id of a live session, or ``None`` (unknown, expired or malformed)."""
     if token is None or not _plausible(token):
         return None
-    with uow:
+    with uow.reading():
         session = uow.sessions.get(hash_token(token))
     if session is None:
         return None

@@ -18,7 +18,7 @@ import attrs
 from neariq_sms.adapters._unit_of_work import ThreadLocalUnitOfWork
 from neariq_sms.adapters.memory.orders import noted, reminder_order, send_order
 from neariq_sms.domain.business import Business, DashboardSession, NumberStatus, SmsNumber
-from neariq_sms.domain.consent import ConsentEvent, ConsentRecord
+from neariq_sms.domain.consent import ConsentEvent, ConsentImport, ConsentRecord
 from neariq_sms.domain.conversations import INBOUND_KIND, Conversation, Direction
 from neariq_sms.domain.errors import (
     BusinessConflict,
@@ -48,6 +48,7 @@ class _Store:
         self.numbers: dict[str, SmsNumber] = {}
         self.consents: dict[tuple[str, PhoneNumber], ConsentRecord] = {}
         self.events: list[ConsentEvent] = []
+        self.imports: dict[str, ConsentImport] = {}
         self.allowances: dict[tuple[str, str], int] = {}
         self.messages: dict[str, OutboundMessage] = {}
         self.message_keys: dict[tuple[str, str], str] = {}
@@ -216,6 +217,19 @@ class _Consents:
                 self._tx.put(self._s.consents, key, record)
             else:
                 stored[record.phone] = existing
+        return stored
+
+    def add_import(self, of: ConsentImport) -> None:
+        self._tx.put(self._s.imports, of.id, of)
+
+    def get_import(self, import_id: str) -> ConsentImport | None:
+        return self._s.imports.get(import_id)
+
+    def add_imported(
+        self, of: ConsentImport, records: Sequence[ConsentRecord]
+    ) -> Mapping[PhoneNumber, ConsentRecord]:
+        stored = self.add_or_lock(records)
+        self.append_events([r.imported_event(of.id) for r in records if r.phone not in stored])
         return stored
 
     def update_many(self, records: Sequence[ConsentRecord]) -> None:
@@ -576,7 +590,8 @@ class InMemoryUnitOfWork(ThreadLocalUnitOfWork):
         super().__init__()
         self._store = _Store()
 
-    def _begin(self) -> _Open:
+    def _begin(self, *, read_only: bool) -> _Open:
+        # One lock serialises every block, reading ones too: nothing waits long.
         return _Open(self._store)
 
 

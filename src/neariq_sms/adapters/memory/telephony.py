@@ -23,7 +23,6 @@ from typing import Literal, Protocol
 
 import attrs
 import phonenumbers
-from phonenumbers import geocoder
 
 from neariq_sms.domain.business import AvailableNumber, PurchasedNumber
 from neariq_sms.domain.errors import (
@@ -63,6 +62,9 @@ _LOCALITIES = {
 def _locality(area_code: str, number: PhoneNumber) -> tuple[str | None, str | None]:
     if area_code in _LOCALITIES:
         return _LOCALITIES[area_code]
+    # Imported here: its data takes a second to load, which every command would pay.
+    from phonenumbers import geocoder
+
     description = geocoder.description_for_number(phonenumbers.parse(number.e164), "en")
     city, _, state = description.partition(", ")
     return (city, state) if state else (None, description or None)

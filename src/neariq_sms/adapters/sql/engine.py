@@ -18,6 +18,8 @@ from sqlalchemy import event
 
 from neariq_sms.adapters.sql.urls import DEFAULT_URL
 
+#: The execution option of a connection whose transaction only reads (``uow.reading()``).
+READ_ONLY = "neariq_read_only"
 #: How long a SQLite transaction waits for another process's write lock.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -66,7 +68,10 @@ def _configure_sqlite(engine: sa.Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reading block neither waits for the write lock nor holds it: WAL
+        # gives it a snapshot, and GETs never queue behind writes.
+        reading = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")
 
 
 __all__ = ["DEFAULT_URL", "make_engine"]

@@ -8,16 +8,20 @@ a send's answer as JSON).
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
+import operator
+from collections.abc import Callable, Iterable
 from typing import Any, Generic, TypeVar
 
 import attrs
 import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
 
 from neariq_sms.adapters.sql.tables import (
     businesses,
     consent_events,
+    consent_imports,
     consents,
     dashboard_sessions,
     inbound_messages,
@@ -25,7 +29,7 @@ from neariq_sms.adapters.sql.tables import (
     sms_numbers,
 )
 from neariq_sms.domain.business import Business, DashboardSession, NumberStatus, SmsNumber
-from neariq_sms.domain.consent import ConsentEvent, ConsentEventKind, ConsentRecord
+from neariq_sms.domain.consent import ConsentEvent, ConsentEventKind, ConsentImport, ConsentRecord
 from neariq_sms.domain.messages import (
     InboundMessage,
     MessageKind,
@@ -110,6 +114,9 @@ class Mapping(Generic[T]):
             for name, column, _, load in self._fields
             if load is not None
         ]
+        self.columns = tuple(column for _, column, _, _ in self._fields)
+        self._get = operator.attrgetter(*(name for name, _, _, _ in self._fields))
+        self._driver: dict[str, list[tuple[int, Convert]]] = {}
 
     def values(self, obj: T) -> dict[str, Any]:
         """The row for ``obj``, keyed by column name."""
@@ -117,6 +124,24 @@ class Mapping(Generic[T]):
             column: getattr(obj, name) if dump is None else dump(getattr(obj, name))
             for name, column, dump, _ in self._fields
         }
+
+    def driver_rows(self, objs: Iterable[T], dialect: Dialect) -> list[tuple[Any, ...]]:
+        """Rows of :attr:`columns` for the driver itself (``executemany``, ``COPY``):
+        each value converted, then bound as its column's type binds it on ``dialect``."""
+        converters = self._driver.get(dialect.name)
+        if converters is None:
+            converters = self._driver[dialect.name] = [
+                (i, convert)
+                for i, (_, column, dump, _) in enumerate(self._fields)
+                if (convert := _then(dump, _bind(self.table.c[column], dialect))) is not None
+            ]
+        rows = []
+        for obj in objs:
+            row = list(self._get(obj))
+            for i, convert in converters:
+                row[i] = convert(row[i])
+            rows.append(tuple(row))
+        return rows
 
     def load(self, row: sa.Row[Any]) -> T:
         """The domain object of a row read with every column of the table."""
@@ -134,9 +159,27 @@ class Mapping(Generic[T]):
         )
 
 
+def _bind(column: sa.Column[Any], dialect: Dialect) -> Convert | None:
+    """What SQLAlchemy does to a value of ``column`` before the driver sees it."""
+    processor: Convert | None = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return processor
+
+
+def _then(first: Convert | None, second: Convert | None) -> Convert | None:
+    """``first`` then ``second``; a bind processor is cached (a bulk load binds
+    the same few dates and sources over and over)."""
+    if second is None:
+        return first
+    cached = functools.lru_cache(maxsize=4096)(second)
+    if first is None:
+        return cached
+    return lambda value: cached(first(value))
+
+
 BUSINESS = Mapping(Business, businesses, plan=_enum(Plan), active=Stored(load=bool))
 NUMBER = Mapping(SmsNumber, sms_numbers, number=_phone(), status=_enum(NumberStatus))
 CONSENT = Mapping(ConsentRecord, consents, phone=_phone())
+CONSENT_IMPORT = Mapping(ConsentImport, consent_imports)
 CONSENT_EVENT = Mapping(ConsentEvent, consent_events, phone=_phone(), kind=_enum(ConsentEventKind))
 MESSAGE = Mapping(
     OutboundMessage,
@@ -156,6 +199,7 @@ __all__ = [
     "BUSINESS",
     "CONSENT",
     "CONSENT_EVENT",
+    "CONSENT_IMPORT",
     "INBOUND",
     "MESSAGE",
     "NUMBER",

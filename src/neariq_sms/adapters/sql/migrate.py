@@ -1,17 +1,26 @@
-"""Apply the Alembic migrations shipped inside the package."""
+"""Apply the Alembic migrations shipped inside the package.
+
+Alembic is imported only when a migration runs or a database is not at
+:data:`HEAD`: it costs every short command (``consent import``, ``dispatch``)
+a large part of its start-up otherwise.
+"""
 
 from __future__ import annotations
 
 import enum
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import attrs
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 
 from neariq_sms.adapters.sql.engine import make_engine
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+#: The newest migration's revision (a test holds it equal to Alembic's head).
+HEAD = "0005"
 
 #: An arbitrary constant: the PostgreSQL advisory lock that makes concurrent
 #: upgrades (several servers starting at once) run one after the other.
@@ -22,6 +31,8 @@ _VERSION_TABLE = "alembic_version"
 
 def alembic_config() -> Config:
     """The Alembic configuration of the packaged migrations (no ini file needed)."""
+    from alembic.config import Config
+
     config = Config()
     location = resources.files("neariq_sms.adapters.sql") / "migrations"
     config.set_main_option("script_location", str(location))
@@ -38,6 +49,8 @@ def upgrade(url_or_engine: str | sa.Engine, revision: str = "head") -> None:
         url_or_engine: a URL as :func:`~neariq_sms.adapters.sql.make_engine`
             takes it, or an engine (which stays open).
     """
+    from alembic import command
+
     engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     try:
         config = alembic_config()
@@ -89,9 +102,6 @@ def schema_state(engine: sa.Engine) -> Schema:
     Raises:
         sqlalchemy.exc.DBAPIError: the database cannot be reached or read.
     """
-    script = ScriptDirectory.from_config(alembic_config())
-    head = script.get_current_head()
-    assert head is not None  # the package ships at least its initial migration
     with engine.connect() as connection:
         tables = set(sa.inspect(connection).get_table_names())
         revision = None
@@ -102,13 +112,20 @@ def schema_state(engine: sa.Engine) -> Schema:
         tables.discard(_VERSION_TABLE)
     if revision is None:
         state = SchemaState.FOREIGN if tables else SchemaState.EMPTY
-    elif revision == head:
+    elif revision == HEAD:
         state = SchemaState.CURRENT
-    elif revision in {r.revision for r in script.walk_revisions()}:
+    elif revision in _known_revisions():
         state = SchemaState.BEHIND
     else:
         state = SchemaState.AHEAD
-    return Schema(state=state, revision=revision, head=head)
+    return Schema(state=state, revision=revision, head=HEAD)
 
 
-__all__ = ["Schema", "SchemaState", "alembic_config", "schema_state", "upgrade"]
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config())
+    return {r.revision for r in script.walk_revisions()}
+
+
+__all__ = ["HEAD", "Schema", "SchemaState", "alembic_config", "schema_state", "upgrade"]

@@ -9,7 +9,7 @@ table, built once at import), one way to write a set of statuses
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -66,6 +66,18 @@ class Db:
     def insert(self, table: sa.Table) -> Any:
         """An INSERT that supports ``ON CONFLICT`` on this dialect."""
         return self.pick(_INSERTS)(table)
+
+    def insert_rows(self, table: sa.Table, columns: Sequence[str], rows: list[Any]) -> None:
+        """``executemany`` of driver rows (see ``Mapping.driver_rows``): no
+        per-row statement processing, for bulk loads."""
+        if not rows:
+            return
+        quote = self.conn.dialect.identifier_preparer.quote
+        marker = "?" if self.dialect == "sqlite" else "%s"
+        names = ", ".join(map(quote, columns))
+        markers = ", ".join([marker] * len(columns))
+        sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({markers})"  # noqa: S608 - our names
+        self.conn.exec_driver_sql(sql, rows)
 
     def guarded(self, statement: sa.Executable, params: Any = None) -> str | None:
         """Run a write in a savepoint; the name of the constraint it violated, if any.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from neariq_sms.adapters._unit_of_work import ThreadLocalUnitOfWork
-from neariq_sms.adapters.sql.engine import make_engine
+from neariq_sms.adapters.sql.engine import READ_ONLY, make_engine
 from neariq_sms.adapters.sql.repositories import (
     SqlAllowances,
     SqlBusinesses,
@@ -61,7 +61,8 @@ class SqlUnitOfWork(ThreadLocalUnitOfWork):
     """A unit of work over a SQLAlchemy engine. Share one instance between threads.
 
     ``with uow:`` takes a connection for the current thread; its transaction
-    begins with the first statement (``BEGIN IMMEDIATE`` on SQLite). Leaving
+    begins with the first statement (``BEGIN IMMEDIATE`` on SQLite; a plain,
+    deferred ``BEGIN`` in ``uow.reading()``). Leaving
     the block rolls back whatever was not committed and returns the
     connection to the pool.
     """
@@ -78,8 +79,11 @@ class SqlUnitOfWork(ThreadLocalUnitOfWork):
     def __repr__(self) -> str:
         return f"SqlUnitOfWork({self.engine.url.render_as_string(hide_password=True)!r})"
 
-    def _begin(self) -> _Open:
-        return _Open(self.engine.connect())
+    def _begin(self, *, read_only: bool) -> _Open:
+        connection = self.engine.connect()
+        if read_only:
+            connection.execution_options(**{READ_ONLY: True})
+        return _Open(connection)
 
 
 def _conforms(uow: SqlUnitOfWork) -> UnitOfWork:

@@ -136,6 +136,10 @@ consents = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("opted_out_at", UtcDateTime),
     sa.Column("opt_out_source", sa.String(SLUG)),
+    # Set while the record's first event, written by a bulk import, is not yet in
+    # consent_events: the import whose event it is. The next event of the phone
+    # writes it out first (an import so writes one row per record, not two).
+    sa.Column("pending_import_id", sa.String()),
     # The primary key (business_id, phone) is the lookup index; this one
     # serves the newest-first pages.
     sa.Index("ix_consents_business_id_updated_at_phone", "business_id", "updated_at", "phone"),
@@ -150,8 +154,19 @@ consent_events = sa.Table(
     sa.Column("kind", sa.String(STATUS), nullable=False),
     sa.Column("source", sa.String(SLUG), nullable=False),
     sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("import_id", sa.String()),
     sa.CheckConstraint(_one_of("kind", _values(ConsentEventKind)), name="kind"),
     sa.Index("ix_consent_events_business_id_phone_id", "business_id", "phone", "id"),
+)
+
+# One row per bulk import: the provenance its records' events name.
+consent_imports = sa.Table(
+    "consent_imports",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("business_id", sa.String(), sa.ForeignKey("businesses.id"), nullable=False),
+    sa.Column("source", sa.String(SLUG), nullable=False),
+    sa.Column("started_at", UtcDateTime, nullable=False),
 )
 
 allowances = sa.Table(
@@ -310,6 +325,7 @@ __all__ = [
     "allowances",
     "businesses",
     "consent_events",
+    "consent_imports",
     "consents",
     "dashboard_sessions",
     "inbound_messages",
