@@ -41,10 +41,13 @@ class Sizes:
     """How big each section runs; ``--smoke`` only proves the code still works."""
 
     sends: int = 5_000
-    import_rows: int = 200_000
-    rss_rows: tuple[int, int] = (100_000, 1_000_000)
+    #: The consent import's two sizes (issue 15: 200k and 1M rows) and its interleaved runs.
+    import_rows: tuple[int, int] = (200_000, 1_000_000)
+    import_rounds: int = 3
     lookups: int = 2_000
     http_requests: int = 1_200
+    #: GET /api/sms requests per phase of the read-latency section.
+    read_gets: int = 500
     http_clients: int = 8
     http_servers: int = 2
     rounds: int = 5
@@ -53,10 +56,11 @@ class Sizes:
 FULL = Sizes()
 SMOKE = Sizes(
     sends=200,
-    import_rows=4_000,
-    rss_rows=(2_000, 20_000),
+    import_rows=(2_000, 10_000),
+    import_rounds=1,
     lookups=200,
     http_requests=600,
+    read_gets=40,
     rounds=2,
 )
 
@@ -118,13 +122,69 @@ def _line(i: int) -> str:
     return f"{2_000_000 + i // 10:07d}"
 
 
-def write_consent_csv(path: Path, rows: int, *, start: int = 0) -> None:
-    """A consent CSV as a dashboard exports it: phone, consent date, source."""
+#: The seven ways people write a US number in the import file (issue 15's method).
+_IMPORT_FORMATS = (
+    "({a}) {x}-{n}",
+    "{a}-{x}-{n}",
+    "{a}.{x}.{n}",
+    "{a}{x}{n}",
+    "+1 {a} {x} {n}",
+    "+1{a}{x}{n}",
+    "1-{a}-{x}-{n}",
+)
+#: Rows that no import accepts: not numbers, too short, too long.
+_INVALID_PHONES = (
+    "12345",
+    "not a phone",
+    "+1 512 23",
+    "(512) 234-567",
+    "call me",
+    "512-234-56789-1",
+    "N/A",
+    "+44 20",
+)
+_IMPORT_SOURCES = ("web_form", "point_of_sale", "paper")
+#: One row in a hundred is invalid: 2,000 of every 200,000.
+INVALID_EVERY = 100
+
+
+def import_rows_valid(rows: int) -> int:
+    """How many of the first ``rows`` rows of :func:`write_import_csv` are valid (and distinct)."""
+    return rows - rows // INVALID_EVERY
+
+
+def import_phone_e164(k: int) -> str:
+    """The ``k``-th valid number of the import file (all distinct), as E.164."""
+    area, exchange, line = _import_parts(k)
+    return f"+1{area}{exchange}{line}"
+
+
+def _import_parts(k: int) -> tuple[str, str, str]:
+    # A multiplicative permutation: distinct for k < 8,000,000 and in no sorted order,
+    # as a customer list is. Exchanges 200-999: NANP exchanges never start with 0 or 1.
+    rest = (k // 10 * 7_919 + 13) % 8_000_000
+    return _AREAS[k % 10], f"{200 + rest // 10_000}", f"{rest % 10_000:04d}"
+
+
+def write_import_csv(path: Path, rows: int) -> None:
+    """The deterministic file of issue 15: ``phone,consented_at,source``.
+
+    Per 200,000 rows, 198,000 distinct valid US numbers in seven common
+    formats and 2,000 invalid rows (every hundredth row).
+    """
+    valid = 0
     with path.open("w", encoding="utf-8", newline="") as out:
-        out.write("Phone,Consented At,Source\n")
-        for i in range(start, start + rows):
+        out.write("phone,consented_at,source\n")
+        for i in range(rows):
+            if i % INVALID_EVERY == INVALID_EVERY - 1:
+                phone = _INVALID_PHONES[i // INVALID_EVERY % len(_INVALID_PHONES)]
+            else:
+                a, x, n = _import_parts(valid)
+                phone = _IMPORT_FORMATS[valid % len(_IMPORT_FORMATS)].format(a=a, x=x, n=n)
+                valid += 1
             day = 1 + i % 28
-            out.write(f'"{phone_text(i)}",2024-03-{day:02d}T10:15:00Z,point_of_sale\n')
+            source = _IMPORT_SOURCES[i % len(_IMPORT_SOURCES)]
+            out.write(f'"{phone}",2024-03-{day:02d}T10:15:00Z,{source}\n')
 
 
 @attrs.frozen

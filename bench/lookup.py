@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench.common import BENCH_POLICY, NoopTelephony, Sizes, new_uow, percentile, phone_text
+from bench.common import BENCH_POLICY, NoopTelephony, Sizes, import_phone_e164, new_uow, percentile
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.clock import SystemClock
 from neariq_sms.adapters.sql.repositories import SqlConsents
@@ -48,7 +48,7 @@ def bench_lookup(db: Path, business_id: str, total_rows: int, sizes: Sizes) -> d
             started = time.perf_counter()
             uc.send_review_request(
                 business_id,
-                phone_text(i),
+                import_phone_e164(i),
                 "Jane Doe",
                 uow=uow,
                 telephony=telephony,
