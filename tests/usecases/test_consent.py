@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -394,6 +395,12 @@ class CountingUnitOfWork:
 
     def __exit__(self, *exc: object) -> None:
         self.inner.__exit__(*exc)  # type: ignore[arg-type]
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[CountingUnitOfWork]:
+        self.opened += 1
+        with self.inner.reading():
+            yield self
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
