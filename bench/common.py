@@ -32,7 +32,9 @@ BENCH_POLICY = Policy(
     monthly_allowance={Plan.GROWTH: 500, Plan.PRO: 2_000, Plan.ENTERPRISE: 10**9},
     quiet_hours=None,
 )
-BENCH_DB_NAME = "neariq_sms_bench"
+#: The benchmark's own PostgreSQL database (dropped and made afresh): name another when
+#: several people benchmark on one server.
+BENCH_DB_NAME = os.environ.get("NEARIQ_SMS_BENCH_DB_NAME", "neariq_sms_bench")
 REVIEW_URL = "https://g.page/r/bench"
 
 
