@@ -320,7 +320,8 @@ def check(connection: sa.Connection, provider: dict[str, Any] | None = None) -> 
     )
     found["units given back but not failed/canceled, or sent by the provider"] = len(
         q(
-            "SELECT id FROM messages WHERE units = 0"
+            # The automatic answers to keywords use no allowance by design.
+            "SELECT id FROM messages WHERE units = 0 AND NOT automatic"
             " AND (status NOT IN ('failed', 'canceled') OR provider_sid IS NOT NULL)"
         )
     )
