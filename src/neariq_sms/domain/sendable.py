@@ -27,7 +27,7 @@ from neariq_sms.domain.messages import MessageKind, OutboundMessage
 from neariq_sms.domain.plans import Policy
 from neariq_sms.domain.reminders import Appointment, reminder_send_at
 
-#: The kinds a per-recipient cooldown applies to (``spec/messaging.md`` §1).
+#: The kinds a per-recipient cooldown applies to (docs/http-contract.md: "three kinds").
 COOLDOWN_KINDS = frozenset({MessageKind.REVIEW_REQUEST})
 
 
