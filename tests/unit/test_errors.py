@@ -34,6 +34,10 @@ SPEC_TABLE = {
     "message_not_found": 404,
     "reminder_not_found": 404,
     "reminder_already_sent": 409,
+    # spec/registration.md, section 5
+    "registration_required": 403,
+    "registration_pending": 403,
+    "registration_in_progress": 409,
 }
 
 

@@ -35,6 +35,9 @@ __all__ = [
     "PlanRequired",
     "ProviderError",
     "RecipientOptedOut",
+    "RegistrationInProgress",
+    "RegistrationPending",
+    "RegistrationRequired",
     "ReminderAlreadySent",
     "ReminderConflict",
     "ReminderNotFound",
@@ -138,6 +141,41 @@ class AllowanceExhausted(SmsError):
     limit: int
     used: int
     requested: int = 1
+
+
+# --- sender registration ------------------------------------------------------
+
+
+@error(
+    "registration_required",
+    403,
+    "The business must register as a sender before it can text US customers"
+    " (its registration is {state}).",
+)
+class RegistrationRequired(SmsError):
+    #: ``none`` when the business never registered, else its registration's status.
+    state: str = "none"
+
+
+@error(
+    "registration_pending",
+    403,
+    "The business's sender registration is {state}; it can text once the carriers approve it.",
+)
+class RegistrationPending(SmsError):
+    state: str = "submitted"
+
+
+@error(
+    "registration_in_progress",
+    409,
+    "The business's sender registration is {state}; it can be registered again only after"
+    " a rejection or a suspension.",
+)
+class RegistrationInProgress(SmsError):
+    """``register`` while a registration is in flight (or approved)."""
+
+    state: str
 
 
 # --- numbers -------------------------------------------------------------------
@@ -281,9 +319,12 @@ PUBLIC_ERRORS: tuple[type[SmsError], ...] = (
     ConsentRequired,
     RecipientOptedOut,
     PlanRequired,
+    RegistrationRequired,
+    RegistrationPending,
     AllowanceExhausted,
     BusinessNotFound,
     NumberAlreadyProvisioned,
+    RegistrationInProgress,
     OptOutLocked,
     MessageNotFound,
     ReminderNotFound,

@@ -24,6 +24,7 @@ from neariq_sms.domain.messages import (
     SendAnswer,
 )
 from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.domain.registration import SenderRegistration
 
 
 class BusinessRepository(Protocol):
@@ -344,6 +345,66 @@ class ConversationRepository(Protocol):
         ...
 
 
+class RegistrationRepository(Protocol):
+    """Each business's current sender registration: at most one row per business
+    (a resubmission updates it).
+
+    A sync works on one registration over several transactions (mark a step
+    attempting, commit, call the provider, store the sid): it first
+    claims the registration (:meth:`claim`), a lease with an expiry, so that two
+    syncs (other hosts, a cron overlapping itself) never work on the same one
+    at once, and a sync that died frees it when the lease runs out.
+    """
+
+    def add(self, registration: SenderRegistration) -> None:
+        """Store a business's first registration. Raises ``RegistrationInProgress``
+        when the business has one already (a concurrent first ``register``)."""
+        ...
+
+    def current(self, business_id: str, *, for_update: bool = False) -> SenderRegistration | None:
+        """The business's registration, or ``None``.
+
+        With ``for_update`` the row is locked until the transaction ends, so a
+        read-modify-write (resubmission, counting a blocked send) cannot lose a
+        concurrent one. In the lock order it comes right after the business row.
+        """
+        ...
+
+    def get(self, registration_id: str) -> SenderRegistration | None: ...
+
+    def update(self, registration: SenderRegistration) -> None:
+        """Overwrite the stored registration (status, steps, issues, counters, lease).
+
+        The caller holds the row (``current(..., for_update=True)``) or the
+        lease (:meth:`claim`).
+        """
+        ...
+
+    def in_flight(self, *, limit: int) -> Sequence[SenderRegistration]:
+        """Registrations a sync still advances (``draft``, ``submitted``,
+        ``in_review``), least recently updated first, at most ``limit``; leased
+        ones included (:meth:`claim` decides)."""
+        ...
+
+    def claim(
+        self, registration_id: str, *, owner: str, now: datetime, until: datetime
+    ) -> SenderRegistration | None:
+        """Lease the registration to ``owner`` until ``until``, if and only if no
+        other owner's lease runs past ``now``.
+
+        One conditional ``UPDATE ... WHERE leased_until IS NULL OR leased_until
+        <= now OR lease_owner = owner`` (no lock held between transactions), so
+        of two syncs at once exactly one wins. Returns the registration as
+        leased, or ``None`` when another owner holds it. Renewing one's own
+        lease succeeds.
+        """
+        ...
+
+    def release(self, registration_id: str, *, owner: str) -> None:
+        """End ``owner``'s lease; nothing when another owner holds it now."""
+        ...
+
+
 class SessionRepository(Protocol):
     def add(self, session: DashboardSession) -> None: ...
 
@@ -450,6 +511,7 @@ __all__ = [
     "InboundRepository",
     "MessageRepository",
     "NumberRepository",
+    "RegistrationRepository",
     "Repositories",
     "SessionRepository",
     "UnitOfWork",

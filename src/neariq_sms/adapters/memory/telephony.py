@@ -207,6 +207,8 @@ class SimulatedTelephony:
         self.calls: Counter[str] = Counter()
         #: The validity period each sent message asked for, by sid (reminders).
         self.validity_periods: dict[str, int] = {}
+        #: The Messaging Service each message went through, by sid (registered senders).
+        self.messaging_services: dict[str, str] = {}
 
     @property
     def configured(self) -> bool:
@@ -289,6 +291,7 @@ class SimulatedTelephony:
         body: str,
         message_id: str | None = None,
         validity_period: int | None = None,
+        messaging_service_sid: str | None = None,
     ) -> SentMessage:
         failure = self._begin("send")
         if not self._state.owns(from_):
@@ -300,6 +303,8 @@ class SimulatedTelephony:
         sid = self._sid("SM")
         if validity_period is not None:
             self.validity_periods[sid] = validity_period
+        if messaging_service_sid is not None:
+            self.messaging_services[sid] = messaging_service_sid
         self._state.record(SentSms(sid, from_, to, body, self._now(), message_id))
         if failure is not None:
             raise failure.error
