@@ -11,9 +11,17 @@ Besides the four operations (search, buy, release, send) it lists messages
 (``To``, ``From``, ``DateSent`` filters) and the account's numbers, which
 reconciliation reads.
 
+The US A2P 10DLC registration endpoints (Trust Hub v1, Messaging v1,
+Addresses) live in :mod:`tests.twilio.fake_a2p`, as ``fake.a2p``; the loopback
+client tells the server which ``*.twilio.com`` host a request was for. With
+``strict`` on, like Twilio, a message from a number that is not in a
+Messaging Service with a ``VERIFIED`` campaign is accepted (201) and then
+reported ``undelivered`` with error 30034.
+
 Failures can be injected per operation: an HTTP error (429 with
-``Retry-After``, 500, any Twilio error code) or a slow answer (the operation
-takes effect, the answer comes late: a client timeout).
+``Retry-After``, 500, any Twilio error code), before the operation or after
+it took effect (``after=True``), or a slow answer (the operation takes
+effect, the answer comes late: a client timeout).
 """
 
 from __future__ import annotations
@@ -38,6 +46,8 @@ from urllib.parse import parse_qsl, urlsplit, urlunsplit
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
+from tests.twilio.fake_a2p import FakeA2P, Refusal
+
 Operation = Literal["search", "purchase", "release", "send", "find_messages", "owned_numbers"]
 
 _API = "/2010-04-01/Accounts/(?P<account>[^/]+)"
@@ -53,6 +63,10 @@ _ROUTES: list[tuple[str, re.Pattern[str], Operation]] = [
     ("GET", re.compile(_API + r"/Messages\.json"), "find_messages"),
     ("GET", re.compile(_API + r"/IncomingPhoneNumbers\.json"), "owned_numbers"),
 ]
+#: The header :class:`LoopbackHttpClient` adds: which ``*.twilio.com`` host was meant.
+HOST_HEADER = "X-Fake-Twilio-Host"
+#: Twilio's asynchronous refusal of unregistered 10DLC traffic (status callback only).
+UNREGISTERED_10DLC = 30034
 #: Distinctive, so a test can search logs and messages for it.
 FAKE_AUTH_TOKEN = "fake-auth-token-0d1e2a3d"
 _E164 = re.compile(r"^\+[1-9]\d{7,14}$")
@@ -73,6 +87,8 @@ class Injection:
     retry_after: str | None = None
     #: Seconds to hold the answer back after the operation took effect.
     delay: float = 0.0
+    #: Answer ``status`` only after the operation took effect (an ambiguous failure).
+    after: bool = False
     #: Set once the (slow) operation has taken effect on the server.
     acted: threading.Event = field(default_factory=threading.Event)
 
@@ -81,7 +97,7 @@ class Injection:
 class Recorded:
     """A request as the fake received it."""
 
-    operation: Operation | None
+    operation: str | None
     method: str
     path: str
     query: list[tuple[str, str]]
@@ -138,6 +154,8 @@ class FakeTwilio:
         self.random_injected: Counter[str] = Counter()
         self.lock = threading.Lock()
         self.requests: list[Recorded] = []
+        #: (operation, HTTP status) of every answer, in order.
+        self.answers: list[tuple[str | None, int]] = []
         self.owned: dict[str, dict[str, Any]] = {}
         self.messages: list[dict[str, Any]] = []
         #: Numbers that can no longer be bought (21422).
@@ -153,7 +171,11 @@ class FakeTwilio:
         self.deliver_callback: Callable[[str, list[tuple[str, str]]], None] | None = None
         #: (MessageStatus, ErrorCode or None) of the callbacks ``deliver_callback`` posts.
         self.callback_statuses: list[tuple[str, int | None]] = [("sent", None)]
+        #: Like Twilio: unregistered 10DLC traffic gets ``undelivered`` / 30034 callbacks.
+        self.strict = False
         self._injections: dict[str, deque[Injection]] = {}
+        self.a2p = FakeA2P(self)
+        self._a2p_routes = self.a2p.routes()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -213,25 +235,32 @@ class FakeTwilio:
 
     def inject(
         self,
-        operation: Operation,
+        operation: str,
         *,
         status: int | None = None,
         code: int | None = None,
         retry_after: str | None = None,
         delay: float = 0.0,
+        after: bool = False,
         times: int = 1,
     ) -> Injection:
-        """Make the next ``times`` calls of ``operation`` misbehave; returns the injection."""
-        injection = Injection(status=status, code=code, retry_after=retry_after, delay=delay)
+        """Make the next ``times`` calls of ``operation`` misbehave; returns the injection.
+
+        ``operation`` is one of :data:`Operation` or an A2P operation name
+        (``"brands.create"``, ``"end_users.create"``: see :meth:`FakeA2P.routes`).
+        """
+        injection = Injection(
+            status=status, code=code, retry_after=retry_after, delay=delay, after=after
+        )
         with self.lock:
             self._injections.setdefault(operation, deque()).extend([injection] * times)
         return injection
 
-    def requests_for(self, operation: Operation) -> list[Recorded]:
+    def requests_for(self, operation: str) -> list[Recorded]:
         with self.lock:
             return [r for r in self.requests if r.operation == operation]
 
-    def _next_injection(self, operation: Operation) -> Injection | None:
+    def _next_injection(self, operation: str) -> Injection | None:
         with self.lock:
             queue = self._injections.get(operation)
             if queue:
@@ -249,7 +278,12 @@ class FakeTwilio:
         url, deliver = message.get("status_callback"), self.deliver_callback
         if not url or deliver is None:
             return
-        for status, error_code in self.callback_statuses:
+        statuses = self.callback_statuses
+        with self.lock:
+            listed = next((m for m in self.messages if m["sid"] == message["sid"]), {})
+        if listed.get("error_code") == UNREGISTERED_10DLC:
+            statuses = [("undelivered", UNREGISTERED_10DLC)]
+        for status, error_code in statuses:
             params = [
                 ("AccountSid", self.account_sid),
                 ("ApiVersion", "2010-04-01"),
@@ -352,11 +386,31 @@ class FakeTwilio:
     def _release(self, sid: str, path: str) -> None:
         if self.owned.pop(sid, None) is None:
             raise _error(404, 20404, f"The requested resource {path} was not found")
+        self.a2p.released(sid)
+
+    def _sender(self, form: dict[str, str]) -> tuple[str | None, str | None]:
+        """(From, MessagingServiceSid): a service's pool supplies or vouches for the sender."""
+        from_, service_sid = form.get("From"), form.get("MessagingServiceSid")
+        if not service_sid:
+            return from_, None
+        pool = self.a2p.pools.get(service_sid)
+        if pool is None:
+            # The fake's choice of code: the sources name none for an unknown service.
+            raise _error(400, 21705, "The Messaging Service Sid is invalid")
+        numbers = [record["phone_number"] for record in pool.values()]
+        if from_ is None:
+            if not numbers:
+                raise _error(400, 21704, "The Messaging Service contains no phone numbers")
+            return numbers[0], service_sid
+        if from_ not in numbers:
+            raise _error(400, 21711, "The 'From' number is not in the Messaging Service")
+        return from_, service_sid
 
     def _send(self, form: dict[str, str]) -> dict[str, Any]:
-        to, from_, body = form.get("To"), form.get("From"), form.get("Body")
+        to, body = form.get("To"), form.get("Body")
         if not to:
             raise _error(400, 21604, "A 'To' phone number is required.")
+        from_, service_sid = self._sender(form)
         if not from_:
             raise _error(400, 21603, "A 'From' or 'MessagingServiceSid' parameter is required")
         if not body:
@@ -388,11 +442,12 @@ class FakeTwilio:
             "body": body,
             "from": from_,
             "to": to,
-            "status": "queued",
+            # Initial status: accepted through a service, queued without (twilio.md §4).
+            "status": "accepted" if service_sid else "queued",
             "direction": "outbound-api",
             "num_segments": "1",
             "num_media": "0",
-            "messaging_service_sid": None,
+            "messaging_service_sid": service_sid,
             "price": None,
             "price_unit": "USD",
             "error_code": None,
@@ -405,7 +460,11 @@ class FakeTwilio:
         }
         # The fake hands a message on at once: its list record has a date_sent,
         # while the answer to the create, like Twilio's, has none yet.
-        self.messages.append({**message, "date_sent": None if self.hold_in_queue else now})
+        listed = {**message, "date_sent": None if self.hold_in_queue else now}
+        if self.strict and from_ not in self.a2p.verified_senders():
+            # Carriers drop unregistered 10DLC traffic; the API still answered 201.
+            listed.update(status="undelivered", error_code=UNREGISTERED_10DLC)
+        self.messages.append(listed)
         return message
 
     def _list_messages(self, query: list[tuple[str, str]], path: str) -> dict[str, Any]:
@@ -501,6 +560,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self) -> None:
         self._serve()
 
+    def _route(self, path: str) -> tuple[str | None, re.Match[str] | None, Any]:
+        host = self.headers.get(HOST_HEADER, "api")
+        if host == "api":
+            for method, pattern, name in _ROUTES:
+                found = pattern.fullmatch(path)
+                if found and method == self.command:
+                    return name, found, None
+        for route_host, method, pattern, name, handler in self.twilio._a2p_routes:
+            found = pattern.fullmatch(path)
+            if found and method == self.command and route_host == host:
+                return name, found, handler
+        return None, None, None
+
     def _serve(self) -> None:
         fake = self.twilio
         url = urlsplit(self.path)
@@ -508,15 +580,10 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length).decode() if length else ""
         form = parse_qsl(raw, keep_blank_values=True)
-        operation, match = None, None
-        for method, pattern, name in _ROUTES:
-            found = pattern.fullmatch(url.path)
-            if found and method == self.command:
-                operation, match = name, found
-                break
-        authorized = self._authorized() and (
-            match is None or match.group("account") == fake.account_sid
-        )
+        operation, match, handler = self._route(url.path)
+        self._operation = operation
+        account = None if match is None else match.groupdict().get("account")
+        authorized = self._authorized() and account in (None, fake.account_sid)
         with fake.lock:
             fake.requests.append(
                 Recorded(
@@ -529,15 +596,16 @@ class _Handler(BaseHTTPRequestHandler):
             if operation is None or match is None:
                 raise _error(404, 20404, f"The requested resource {url.path} was not found")
             injection = fake._next_injection(operation)
-            if injection is not None and injection.status is not None:
-                fake._hold(injection.delay)
-                headers = {"Retry-After": injection.retry_after} if injection.retry_after else {}
-                default = 20429 if injection.status == 429 else 20500
-                raise _error(
-                    injection.status, injection.code or default, "Injected failure", headers
-                )
+            if injection is not None and injection.status is not None and not injection.after:
+                self._injected(injection)
             with fake.lock:
-                status, payload = self._act(operation, match, query, dict(form), url.path)
+                if handler is not None:
+                    status, payload = self._act_a2p(handler, match, query, form, url.path)
+                else:
+                    status, payload = self._act(operation, match, query, dict(form), url.path)  # type: ignore[arg-type]
+            if injection is not None and injection.status is not None:
+                injection.acted.set()
+                self._injected(injection)
             if operation == "send" and payload is not None:
                 fake._callbacks_before_answer(payload)
             if injection is not None:
@@ -546,6 +614,34 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(status, payload, {})
         except _Answer as answer:
             self._answer(answer.status, answer.payload, answer.headers)
+
+    def _injected(self, injection: Injection) -> None:
+        self.twilio._hold(injection.delay)
+        headers = {"Retry-After": injection.retry_after} if injection.retry_after else {}
+        status = injection.status or 500
+        default = 20429 if status == 429 else 20500
+        raise _error(status, injection.code or default, "Injected failure", headers)
+
+    def _act_a2p(
+        self,
+        handler: Any,
+        match: re.Match[str],
+        query: list[tuple[str, str]],
+        form: list[tuple[str, str]],
+        path: str,
+    ) -> tuple[int, dict[str, Any] | None]:
+        try:
+            status, payload = handler(
+                match=match,
+                query=query,
+                form=dict(form),
+                raw_form=form,
+                path=path,
+                headers=dict(self.headers),
+            )
+        except Refusal as refusal:
+            raise _error(refusal.status, refusal.code, refusal.message) from None
+        return status, payload
 
     def _act(
         self,
@@ -582,6 +678,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, status: int, payload: dict[str, Any] | None, headers: dict[str, str]) -> None:
         body = b"" if payload is None else json.dumps(payload).encode()
+        with self.twilio.lock:
+            self.twilio.answers.append((getattr(self, "_operation", None), status))
         try:
             self.send_response(status)
             for name, value in headers.items():
@@ -609,6 +707,10 @@ class LoopbackHttpClient(TwilioHttpClient):
         parts = urlsplit(url)
         if parts.hostname and parts.hostname.endswith("twilio.com"):
             url = urlunsplit((self._base.scheme, self._base.netloc, parts.path, parts.query, ""))
+            # api.twilio.com, trusthub.twilio.com, messaging.twilio.com: one server, told apart.
+            headers = dict(kwargs.get("headers") or {})
+            headers[HOST_HEADER] = parts.hostname.split(".")[0]
+            kwargs["headers"] = headers
         return super().request(method, url, *args, **kwargs)
 
 
