@@ -343,6 +343,26 @@ def test_send_carries_the_status_callback(fake: FakeTwilio, twilio: TwilioTeleph
     assert fake.messages[0]["sid"] == sent.provider_sid
 
 
+def test_send_through_a_messaging_service_carries_its_sid_and_the_sender(
+    fake: FakeTwilio, twilio: TwilioTelephony
+) -> None:
+    """MessagingServiceSid and From (a number of its pool): Twilio answers accepted."""
+    sender = owned_number(twilio)
+    client = fake.client()
+    service = client.messaging.v1.services.create(friendly_name="shop")
+    client.messaging.v1.services(service.sid).phone_numbers.create(
+        phone_number_sid=next(iter(fake.owned))
+    )
+    sent = twilio.send(from_=sender, to=CUSTOMER, body="Hi", messaging_service_sid=service.sid)
+    [request] = fake.requests_for("send")
+    assert (request.param("MessagingServiceSid"), request.param("From")) == (
+        service.sid,
+        sender.e164,
+    )
+    assert sent.status is MessageStatus.ACCEPTED
+    assert fake.messages[0]["messaging_service_sid"] == service.sid
+
+
 def test_send_without_a_public_url_carries_no_status_callback(
     fake: FakeTwilio, sleeps: list[float]
 ) -> None:

@@ -248,12 +248,17 @@ class TwilioTelephony:
         body: str,
         message_id: str | None = None,
         validity_period: int | None = None,
+        messaging_service_sid: str | None = None,
     ) -> SentMessage:
+        """Also ``messaging_service_sid``: send through the business's registered
+        Messaging Service, with ``from_`` (a number in its pool) as the sender."""
         client = self._require_client()
         url = self.status_callback_for(message_id)
         options: dict[str, object] = {"status_callback": url} if url else {}
         if validity_period is not None:
             options["validity_period"] = validity_period
+        if messaging_service_sid is not None:
+            options["messaging_service_sid"] = messaging_service_sid
         try:
             message = client.messages.create(to=to.e164, from_=from_.e164, body=body, **options)
         except _SDK_FAILURES as exc:
