@@ -30,6 +30,8 @@ ADAPTER_SEAMS = frozenset(
         ("adapters/_unit_of_work.py", "Block"),
         # The simulated provider's account, kept in memory or in the SQL sandbox tables.
         ("adapters/memory/telephony.py", "SandboxState"),
+        # The simulated registry's objects, kept in memory or in the SQL sandbox table.
+        ("adapters/memory/registry.py", "RegistryState"),
     }
 )
 FORBIDDEN = frozenset(

@@ -302,3 +302,33 @@ def test_upgrading_an_older_database_keeps_every_row_and_builds_its_threads(
     with empty_engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), metadata)
     assert diff == []
+
+
+def test_upgrading_from_0005_keeps_the_sandbox_messages_and_adds_registrations(
+    empty_engine: sa.Engine,
+) -> None:
+    """0006 adds the registrations and the sandbox registry: a message the sandbox
+    sent before went through no Messaging Service, and a business has no registration."""
+    upgrade(empty_engine, "0005")
+    with empty_engine.begin() as connection:
+        connection.execute(
+            businesses.insert(),
+            {"id": "b1", "name": "Shop", "plan": "growth", "created_at": T0,
+             "timezone": "America/Chicago", "active": True},
+        )  # fmt: skip
+        connection.execute(
+            sa.text(
+                "INSERT INTO sandbox_messages (sid, from_phone, to_phone, body, sent_at)"
+                " VALUES ('SM1', '+15125550123', '+15557654321', 'Hi', :at)"
+            ),
+            {"at": T0},
+        )
+    upgrade(empty_engine)
+    sent = SqlSandboxState(empty_engine).sent()
+    assert [(m.sid, m.body, m.messaging_service_sid) for m in sent] == [("SM1", "Hi", None)]
+    with SqlUnitOfWork(empty_engine) as uow:
+        assert uow.registrations.current("b1") is None
+        assert uow.businesses.get("b1") is not None
+    with empty_engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert diff == []

@@ -16,6 +16,7 @@ from neariq_sms.ports.storage import (
     InboundRepository,
     MessageRepository,
     NumberRepository,
+    RegistrationRepository,
     Repositories,
     SessionRepository,
 )
@@ -113,3 +114,7 @@ class ThreadLocalUnitOfWork:
     @property
     def conversations(self) -> ConversationRepository:
         return self._block().conversations
+
+    @property
+    def registrations(self) -> RegistrationRepository:
+        return self._block().registrations

@@ -444,6 +444,9 @@ class Repositories(Protocol):
     @property
     def conversations(self) -> ConversationRepository: ...
 
+    @property
+    def registrations(self) -> RegistrationRepository: ...
+
 
 class UnitOfWork(Repositories, Protocol):
     """The transaction boundary of a use case.

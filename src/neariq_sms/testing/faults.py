@@ -17,6 +17,7 @@ from neariq_sms.ports.storage import (
     InboundRepository,
     MessageRepository,
     NumberRepository,
+    RegistrationRepository,
     SessionRepository,
     UnitOfWork,
 )
@@ -125,6 +126,10 @@ class FaultyUnitOfWork:
     @property
     def sessions(self) -> SessionRepository:
         return self.inner.sessions
+
+    @property
+    def registrations(self) -> RegistrationRepository:
+        return self.inner.registrations
 
     def __getattr__(self, name: str) -> Any:
         # What the wrapped adapter offers beyond the port (an engine, say).

@@ -17,6 +17,7 @@ import attrs
 
 from neariq_sms.adapters._unit_of_work import ThreadLocalUnitOfWork
 from neariq_sms.adapters.memory.orders import noted, reminder_order, send_order
+from neariq_sms.adapters.memory.registrations import MemoryRegistrations, MemorySessions
 from neariq_sms.domain.business import Business, DashboardSession, NumberStatus, SmsNumber
 from neariq_sms.domain.consent import ConsentEvent, ConsentImport, ConsentRecord
 from neariq_sms.domain.conversations import INBOUND_KIND, Conversation, Direction
@@ -36,6 +37,7 @@ from neariq_sms.domain.messages import (
     SendAnswer,
 )
 from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.domain.registration import SenderRegistration
 from neariq_sms.ports.storage import UnitOfWork
 
 _MISSING: Any = object()
@@ -57,6 +59,7 @@ class _Store:
         self.inbound_sids: dict[str, str] = {}
         self.sessions: dict[str, DashboardSession] = {}
         self.conversations: dict[tuple[str, PhoneNumber], Conversation] = {}
+        self.registrations: dict[str, SenderRegistration] = {}
 
 
 class _Tx:
@@ -533,27 +536,6 @@ class _Conversations:
             )
 
 
-class _Sessions:
-    def __init__(self, tx: _Tx) -> None:
-        self._tx, self._s = tx, tx.store
-
-    def add(self, session: DashboardSession) -> None:
-        self._tx.put(self._s.sessions, session.token_hash, session)
-
-    def get(self, token_hash: str) -> DashboardSession | None:
-        return self._s.sessions.get(token_hash)
-
-    def delete(self, token_hash: str) -> None:
-        if token_hash in self._s.sessions:
-            self._tx.remove(self._s.sessions, token_hash)
-
-    def delete_for_business(self, business_id: str) -> int:
-        hashes = [h for h, s in self._s.sessions.items() if s.business_id == business_id]
-        for token_hash in hashes:
-            self._tx.remove(self._s.sessions, token_hash)
-        return len(hashes)
-
-
 class _Open:
     """The repositories of one open transaction; the store's lock is held meanwhile."""
 
@@ -566,8 +548,9 @@ class _Open:
         self.allowances = _Allowances(self.tx)
         self.messages = _Messages(self.tx)
         self.inbound = _Inbound(self.tx)
-        self.sessions = _Sessions(self.tx)
+        self.sessions = MemorySessions(self.tx)
         self.conversations = _Conversations(self.tx)
+        self.registrations = MemoryRegistrations(self.tx)
 
     def commit(self) -> None:
         self.tx.apply_notes()

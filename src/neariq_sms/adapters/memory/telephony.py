@@ -81,6 +81,8 @@ class SentSms:
     sent_at: datetime
     #: Our id of the message, which a real provider's status callback would carry.
     message_id: str | None = None
+    #: The Messaging Service it went through (a registered sender), if any.
+    messaging_service_sid: str | None = None
 
 
 class SandboxState(Protocol):
@@ -207,8 +209,6 @@ class SimulatedTelephony:
         self.calls: Counter[str] = Counter()
         #: The validity period each sent message asked for, by sid (reminders).
         self.validity_periods: dict[str, int] = {}
-        #: The Messaging Service each message went through, by sid (registered senders).
-        self.messaging_services: dict[str, str] = {}
 
     @property
     def configured(self) -> bool:
@@ -303,9 +303,9 @@ class SimulatedTelephony:
         sid = self._sid("SM")
         if validity_period is not None:
             self.validity_periods[sid] = validity_period
-        if messaging_service_sid is not None:
-            self.messaging_services[sid] = messaging_service_sid
-        self._state.record(SentSms(sid, from_, to, body, self._now(), message_id))
+        self._state.record(
+            SentSms(sid, from_, to, body, self._now(), message_id, messaging_service_sid)
+        )
         if failure is not None:
             raise failure.error
         return SentMessage(provider_sid=sid, status=MessageStatus.QUEUED)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 #: The newest migration's revision (a test holds it equal to Alembic's head).
-HEAD = "0005"
+HEAD = "0006"
 
 #: An arbitrary constant: the PostgreSQL advisory lock that makes concurrent
 #: upgrades (several servers starting at once) run one after the other.

@@ -14,10 +14,16 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from neariq_sms.adapters.memory.registry import RegistryObject, RegistryState
 from neariq_sms.adapters.memory.telephony import SandboxState, SentSms
 from neariq_sms.adapters.sql.statements import per_dialect
-from neariq_sms.adapters.sql.tables import sandbox_messages, sandbox_numbers
+from neariq_sms.adapters.sql.tables import (
+    sandbox_messages,
+    sandbox_numbers,
+    sandbox_registry_objects,
+)
 from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.domain.registration import StepState
 
 # The unique number decides a purchase race between processes.
 _BUY = per_dialect(
@@ -85,6 +91,7 @@ class SqlSandboxState:
                     "body": message.body,
                     "sent_at": message.sent_at,
                     "message_id": message.message_id,
+                    "messaging_service_sid": message.messaging_service_sid,
                 },
             )
 
@@ -107,14 +114,84 @@ class SqlSandboxState:
     def _messages(self, where: sa.ColumnElement[bool]) -> list[SentSms]:
         c = sandbox_messages.c
         query = (
-            sa.select(c.sid, c.from_phone, c.to_phone, c.body, c.sent_at, c.message_id)
+            sa.select(
+                c.sid, c.from_phone, c.to_phone, c.body, c.sent_at, c.message_id,
+                c.messaging_service_sid,
+            )
             .where(where)
             .order_by(c.sent_at, c.sid)
-        )
+        )  # fmt: skip
         with self.engine.connect() as conn:
             return [
-                SentSms(sid, PhoneNumber(from_), PhoneNumber(to), body, sent_at, message_id)
-                for sid, from_, to, body, sent_at, message_id in conn.execute(query)
+                SentSms(sid, PhoneNumber(from_), PhoneNumber(to), body, at, message_id, service)
+                for sid, from_, to, body, at, message_id, service in conn.execute(query)
+            ]
+
+
+_OBJECT = sandbox_registry_objects.c
+
+
+class SqlRegistryState:
+    """A :class:`~neariq_sms.adapters.memory.registry.RegistryState` in the
+    ``sandbox_registry_objects`` table: one simulated registry for every process
+    on the database. Share one instance between threads."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    def __repr__(self) -> str:
+        return f"SqlRegistryState({self.engine.url.render_as_string(hide_password=True)!r})"
+
+    def add(self, obj: RegistryObject) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sandbox_registry_objects.insert(),
+                {"sid": obj.sid, "name": obj.name, "kind": obj.kind, "state": obj.state.value,
+                 "polls": obj.polls, "parent": obj.parent},
+            )  # fmt: skip
+
+    def named(self, name: str) -> list[RegistryObject]:
+        return self._objects(_OBJECT.name == name)
+
+    def get(self, sid: str) -> RegistryObject | None:
+        found = self._objects(_OBJECT.sid == sid)
+        return found[0] if found else None
+
+    def poll(self, sid: str) -> RegistryObject | None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(sandbox_registry_objects)
+                .where(_OBJECT.sid == sid)
+                .values(polls=_OBJECT.polls + 1)
+            )
+        return self.get(sid)
+
+    def set_state(self, sid: str, state: StepState) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                sa.update(sandbox_registry_objects)
+                .where(_OBJECT.sid == sid)
+                .values(state=state.value)
+            )
+
+    def remove(self, sid: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(sandbox_registry_objects).where(_OBJECT.sid == sid))
+
+    def objects(self) -> list[RegistryObject]:
+        return self._objects(sa.true())
+
+    def _objects(self, where: sa.ColumnElement[bool]) -> list[RegistryObject]:
+        query = (
+            sa.select(_OBJECT.sid, _OBJECT.name, _OBJECT.kind, _OBJECT.state, _OBJECT.polls,
+                      _OBJECT.parent)
+            .where(where)
+            .order_by(_OBJECT.sid)
+        )  # fmt: skip
+        with self.engine.connect() as conn:
+            return [
+                RegistryObject(sid, name, kind, StepState(state), polls, parent)
+                for sid, name, kind, state, polls, parent in conn.execute(query)
             ]
 
 
@@ -122,4 +199,8 @@ def _conforms(state: SqlSandboxState) -> SandboxState:
     return state  # mypy proves the adapter satisfies the protocol
 
 
-__all__ = ["SqlSandboxState"]
+def _conforms_registry(state: SqlRegistryState) -> RegistryState:
+    return state
+
+
+__all__ = ["SqlRegistryState", "SqlSandboxState"]

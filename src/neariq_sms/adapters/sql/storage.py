@@ -19,6 +19,7 @@ from neariq_sms.adapters.sql.repositories import (
     SqlInbound,
     SqlMessages,
     SqlNumbers,
+    SqlRegistrations,
     SqlSessions,
 )
 from neariq_sms.adapters.sql.statements import Db
@@ -38,6 +39,7 @@ class _Open:
         self.messages = SqlMessages(self.db, self.conversations)
         self.inbound = SqlInbound(self.db, self.conversations)
         self.sessions = SqlSessions(self.db)
+        self.registrations = SqlRegistrations(self.db)
 
     def commit(self) -> None:
         # Thread rows last: the lock order of ports.storage.

@@ -20,6 +20,7 @@ from neariq_sms.domain.consent import ConsentEventKind
 from neariq_sms.domain.conversations import Direction
 from neariq_sms.domain.messages import MessageKind, MessageStatus
 from neariq_sms.domain.plans import Plan
+from neariq_sms.domain.registration import RegistrationKind, RegistrationStatus
 
 
 class UtcDateTime(sa.types.TypeDecorator[datetime]):
@@ -292,6 +293,34 @@ dashboard_sessions = sa.Table(
     sa.Column("expires_at", UtcDateTime),
 )
 
+sender_registrations = sa.Table(
+    "sender_registrations",
+    metadata,
+    sa.Column("id", sa.String(), primary_key=True),
+    sa.Column("business_id", sa.String(), sa.ForeignKey("businesses.id"), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    # What the business submitted, the chain's objects and the provider's reasons: JSON
+    # documents read and written whole with the row (adapters.sql.repositories.registrations).
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Column("steps", sa.Text, nullable=False),
+    sa.Column("issues", sa.Text, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("blocked_sends", sa.Integer, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("submitted_at", UtcDateTime),
+    sa.Column("leased_until", UtcDateTime),
+    sa.Column("lease_owner", sa.String()),
+    # A business has at most one current registration (a resubmission updates it).
+    sa.UniqueConstraint("business_id"),
+    sa.CheckConstraint(_one_of("kind", _values(RegistrationKind)), name="kind"),
+    sa.CheckConstraint(_one_of("status", _values(RegistrationStatus)), name="status"),
+    sa.CheckConstraint("blocked_sends >= 0", name="blocked_sends_not_negative"),
+    # A sync lists the in-flight ones, least recently updated first.
+    sa.Index("ix_sender_registrations_status_updated_at", "status", "updated_at"),
+)
+
 # --- the sandbox provider's account (adapters.sql.sandbox) ----------------------------
 # Not the application's data: what the simulated provider holds, shared by every
 # process on this database so that they act as one provider.
@@ -314,10 +343,24 @@ sandbox_messages = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("sent_at", UtcDateTime, nullable=False),
     sa.Column("message_id", sa.String()),
+    sa.Column("messaging_service_sid", sa.String()),
     # Reconciliation asks for the messages of one (from, to) pair in a time window.
     sa.Index(
         "ix_sandbox_messages_from_phone_to_phone_sent_at", "from_phone", "to_phone", "sent_at"
     ),
+)
+
+sandbox_registry_objects = sa.Table(
+    "sandbox_registry_objects",
+    metadata,
+    sa.Column("sid", sa.String(), primary_key=True),
+    # Not unique, as at a real provider: making an object twice makes two.
+    sa.Column("name", sa.String(), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("polls", sa.Integer, nullable=False),
+    sa.Column("parent", sa.String()),
+    sa.Index("ix_sandbox_registry_objects_name", "name"),
 )
 
 __all__ = [
@@ -333,5 +376,7 @@ __all__ = [
     "metadata",
     "sandbox_messages",
     "sandbox_numbers",
+    "sandbox_registry_objects",
+    "sender_registrations",
     "sms_numbers",
 ]

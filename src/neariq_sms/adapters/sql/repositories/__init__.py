@@ -6,6 +6,7 @@ from neariq_sms.adapters.sql.repositories.consents import SqlConsents
 from neariq_sms.adapters.sql.repositories.conversations import SqlConversations
 from neariq_sms.adapters.sql.repositories.messages import SqlInbound, SqlMessages
 from neariq_sms.adapters.sql.repositories.numbers import SqlNumbers
+from neariq_sms.adapters.sql.repositories.registrations import SqlRegistrations
 
 __all__ = [
     "SqlAllowances",
@@ -15,5 +16,6 @@ __all__ = [
     "SqlInbound",
     "SqlMessages",
     "SqlNumbers",
+    "SqlRegistrations",
     "SqlSessions",
 ]
