@@ -10,7 +10,8 @@ import pytest
 from twilio.rest import Client
 
 from neariq_sms.adapters.twilio import INBOUND_PATH, STATUS_PATH, RetryPolicy, TwilioTelephony
-from neariq_sms.adapters.twilio.telephony import _int_or_none, _retry_after
+from neariq_sms.adapters.twilio.border import int_or_none as _int_or_none
+from neariq_sms.adapters.twilio.border import retry_after as _retry_after
 from neariq_sms.domain.business import AvailableNumber
 from neariq_sms.domain.errors import (
     InvalidPhone,

@@ -8,23 +8,25 @@ never retries a send or a purchase.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal, TypeVar
 
-import attrs
-import requests
-import urllib3.exceptions
-from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
+from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
-from twilio.http.response import Response
 from twilio.rest import Client
 
+from neariq_sms.adapters.twilio.border import (
+    SDK_FAILURES,
+    Failure,
+    RetryPolicy,
+    classify,
+    with_retries,
+)
+from neariq_sms.adapters.twilio.border import text as _text
 from neariq_sms.adapters.twilio.http_client import (
     TimedHttpClient,
     quiet_sdk_request_log,
@@ -55,48 +57,12 @@ T = TypeVar("T")
 
 #: Operations after which the provider may have acted although we saw no answer.
 _ACTING: frozenset[Operation] = frozenset({"purchase", "send", "release"})
-AUTHENTICATE = 20003
-NOT_FOUND = 20404
-TOO_MANY_REQUESTS = 20429
 NUMBER_UNAVAILABLE_CODES = frozenset({21421, 21422, 21452})
 INVALID_RECIPIENT_CODES = frozenset({21211, 21614})
 #: Records one lookup of sent messages reads at most (Twilio's largest page).
 LOOKUP_LIMIT = 1000
 #: The newest records of a (from, to) pair read when the DateSent filter found nothing.
 UNFILTERED_LOOKUP_LIMIT = 50
-#: What the SDK and its transport raise; ValueError covers an answer that is not JSON.
-_SDK_FAILURES = (TwilioException, requests.RequestException, ValueError)
-
-
-@attrs.frozen
-class RetryPolicy:
-    """Bounded exponential backoff for the idempotent calls (search, release, lookups).
-
-    ``attempts`` counts the first try. The wait before retry *n* is
-    ``base_delay * 2 ** (n - 1)``, capped at ``max_delay``; a ``Retry-After``
-    from Twilio replaces it, and one longer than ``max_delay`` ends the
-    retries (asking again earlier than Twilio said is pointless).
-    """
-
-    attempts: int = attrs.field(default=3, validator=attrs.validators.ge(1))
-    base_delay: float = attrs.field(default=0.5, validator=attrs.validators.ge(0))
-    max_delay: float = attrs.field(default=8.0, validator=attrs.validators.ge(0))
-
-    def delay(self, attempt: int, retry_after: float | None) -> float | None:
-        """Seconds to wait after failed try number ``attempt``; ``None`` to give up."""
-        if attempt >= self.attempts:
-            return None
-        if retry_after is not None:
-            return retry_after if retry_after <= self.max_delay else None
-        return min(self.base_delay * 2.0 ** (attempt - 1), self.max_delay)
-
-
-@attrs.frozen
-class _Failure:
-    error: SmsError
-    #: Worth another try of an idempotent call (429, 5xx, timeouts, connection errors).
-    transient: bool
-    retry_after: float | None = None
 
 
 class TwilioTelephony:
@@ -214,7 +180,7 @@ class TwilioTelephony:
             webhooks = {"sms_url": self.sms_url, "sms_method": "POST"}
         try:
             record = client.incoming_phone_numbers.create(phone_number=number.e164, **webhooks)
-        except _SDK_FAILURES as exc:
+        except SDK_FAILURES as exc:
             raise self._classify(exc, "purchase", number).error from None
         sid = _text(record, "sid")
         if sid is None:
@@ -261,7 +227,7 @@ class TwilioTelephony:
             options["messaging_service_sid"] = messaging_service_sid
         try:
             message = client.messages.create(to=to.e164, from_=from_.e164, body=body, **options)
-        except _SDK_FAILURES as exc:
+        except SDK_FAILURES as exc:
             raise self._classify(exc, "send").error from None
         sid = _text(message, "sid")
         if sid is None:
@@ -337,154 +303,35 @@ class TwilioTelephony:
         return self._client
 
     def _with_retries(self, operation: Operation, call: Callable[[], T]) -> T:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return call()
-            except _SDK_FAILURES as exc:
-                failure = self._classify(exc, operation)
-            wait = self._retry.delay(attempt, failure.retry_after) if failure.transient else None
-            if wait is None:
-                raise failure.error from None
-            log.warning(
-                "twilio %s failed (%s), try %d of %d in %.2fs",
-                operation,
-                failure.error,
-                attempt + 1,
-                self._retry.attempts,
-                wait,
-            )
-            self._sleep(wait)
+        return with_retries(
+            call,
+            what=operation,
+            policy=self._retry,
+            sleep=self._sleep,
+            classify_one=lambda exc: self._classify(exc, operation),
+        )
 
     def _classify(
         self, exc: Exception, operation: Operation, number: PhoneNumber | None = None
-    ) -> _Failure:
+    ) -> Failure:
         """Translate one SDK or transport failure into a domain error."""
-        last = self._http.last_response if self._http else None
-        if isinstance(exc, TwilioRestException | TwilioServiceException):
-            status, code = int(exc.status), _int_or_none(exc.code)
-        elif isinstance(exc, TwilioException) and len(exc.args) > 1 and _is_response(exc.args[1]):
-            # list() and page() raise a plain TwilioException("Unable to fetch page", response).
-            status, code = exc.args[1].status_code, _body_code(exc.args[1].text)
-            last = exc.args[1]
-        elif isinstance(exc, requests.RequestException):
-            return _transport_failure(exc, operation)
-        else:
-            # An answer we cannot read (not JSON, unexpected shape): Twilio did answer.
-            log.warning("twilio %s: unreadable answer (%s)", operation, type(exc).__name__)
-            return _Failure(
-                ProviderError(
-                    reason="Twilio's answer could not be read", ambiguous=operation in _ACTING
-                ),
-                transient=True,
-            )
-        log.info("twilio %s refused: HTTP %d, error %s", operation, status, code)
-        return _http_failure(status, code, operation, number, _retry_after(last))
 
+        def refine(status: int, code: int | None) -> SmsError | None:
+            if operation == "purchase" and number is not None and code in NUMBER_UNAVAILABLE_CODES:
+                return NumberUnavailable(number=number.e164)
+            if operation == "send" and code == UNSUBSCRIBED_RECIPIENT:
+                return RecipientOptedOut(provider_code=code)
+            if operation == "send" and code in INVALID_RECIPIENT_CODES:
+                return InvalidPhone(field="to")
+            return None
 
-def _http_failure(
-    status: int,
-    code: int | None,
-    operation: Operation,
-    number: PhoneNumber | None,
-    retry_after: float | None,
-) -> _Failure:
-    if code == AUTHENTICATE or status == 401:
-        # Credentials Twilio refuses are as good as none: the port's SmsNotConfigured
-        # (503), not a 502. Twilio never processes an unauthenticated request, so a
-        # refused send is a plain failure the use case refunds.
-        log.warning("twilio refused the account credentials (error %s)", code)
-        return _Failure(SmsNotConfigured(), transient=False)
-    if operation == "purchase" and number is not None and code in NUMBER_UNAVAILABLE_CODES:
-        return _Failure(NumberUnavailable(number=number.e164), transient=False)
-    if operation == "send" and code == UNSUBSCRIBED_RECIPIENT:
-        return _Failure(RecipientOptedOut(provider_code=code), transient=False)
-    if operation == "send" and code in INVALID_RECIPIENT_CODES:
-        return _Failure(InvalidPhone(field="to"), transient=False)
-    if status == 429 or code == TOO_MANY_REQUESTS:
-        # Twilio never processes a 429: retrying is safe and nothing happened.
-        error = ProviderError(
-            reason="Twilio is limiting the request rate",
-            provider_code=code or TOO_MANY_REQUESTS,
-            ambiguous=False,
-            transient=True,
+        return classify(
+            exc,
+            what=operation,
+            acting=operation in _ACTING,
+            last=self._http.last_response if self._http else None,
+            refine=refine,
         )
-        return _Failure(error, transient=True, retry_after=retry_after)
-    if status >= 500:
-        error = ProviderError(
-            reason=f"Twilio answered HTTP {status}",
-            provider_code=code,
-            ambiguous=operation in _ACTING,
-        )
-        return _Failure(error, transient=True, retry_after=retry_after)
-    return _Failure(
-        ProviderError(reason=f"Twilio refused the request (error {code})", provider_code=code),
-        transient=False,
-    )
-
-
-def _transport_failure(exc: requests.RequestException, operation: Operation) -> _Failure:
-    if _never_sent(exc):
-        log.warning("twilio %s: could not connect (%s)", operation, type(exc).__name__)
-        error = ProviderError(reason="could not connect to Twilio", transient=True)
-        return _Failure(error, transient=True)
-    timed_out = isinstance(exc, requests.Timeout)
-    reason = "Twilio did not answer in time" if timed_out else "the connection to Twilio failed"
-    log.warning("twilio %s: %s (%s)", operation, reason, type(exc).__name__)
-    return _Failure(ProviderError(reason=reason, ambiguous=operation in _ACTING), transient=True)
-
-
-def _never_sent(exc: requests.RequestException) -> bool:
-    """True when the request provably never reached Twilio (no connection was made)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    if isinstance(exc, requests.ConnectionError) and exc.args:
-        reason = getattr(exc.args[0], "reason", None)
-        # NewConnectionError (refused, DNS) is a ConnectTimeoutError in urllib3 2.
-        return isinstance(reason, urllib3.exceptions.ConnectTimeoutError)
-    return False
-
-
-def _is_response(value: object) -> bool:
-    return hasattr(value, "status_code") and hasattr(value, "text")
-
-
-def _body_code(text: str) -> int | None:
-    try:
-        payload = json.loads(text)
-    except (TypeError, ValueError):
-        return None
-    return _int_or_none(payload.get("code")) if isinstance(payload, dict) else None
-
-
-def _int_or_none(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        # isascii(): str.isdigit() accepts digits such as "²" that int() refuses.
-        if text.isascii() and text.isdigit():
-            return int(text)
-    return None
-
-
-def _retry_after(response: Response | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or an HTTP date)."""
-    headers = getattr(response, "headers", None) or {}
-    raw = next((str(v) for k, v in headers.items() if str(k).lower() == "retry-after"), None)
-    if raw is None or not raw.strip():
-        return None
-    raw = raw.strip()
-    if raw.isascii() and raw.isdigit():
-        return float(raw)
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    return None if when.tzinfo is None else max(0.0, when.timestamp() - time.time())
 
 
 def _in_window(
@@ -512,11 +359,6 @@ def _in_window(
     return found
 
 
-def _text(record: object, name: str) -> str | None:
-    value = getattr(record, name, None)
-    return value if isinstance(value, str) and value.strip() else None
-
-
 def _available(record: object) -> AvailableNumber | None:
     raw = _text(record, "phone_number")
     try:
@@ -540,3 +382,6 @@ def _available(record: object) -> AvailableNumber | None:
 
 def _conforms(telephony: TwilioTelephony) -> TelephonyProvider:
     return telephony  # mypy proves the adapter satisfies the port
+
+
+__all__ = ["RetryPolicy", "TwilioTelephony"]
