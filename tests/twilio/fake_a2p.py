@@ -203,8 +203,10 @@ class FakeA2P:
 
     def __init__(self, twilio: FakeTwilio) -> None:
         self.twilio = twilio
-        #: Server-side page size of every v1 list (Twilio's default is 50).
+        #: Server-side page size of every list without PageSize (Twilio's default is 50),
+        #: and the largest it serves (Twilio's is 1000): a test lowers both to make the SDK page.
         self.page_size = 50
+        self.max_page_size = 1000
         #: Advance each non-final object one step on each fetch of it.
         self.auto_advance = False
         #: How many objects of each kind were created (POSTs that made one).
@@ -461,7 +463,7 @@ class FakeA2P:
         records: list[dict[str, Any]],
     ) -> dict[str, Any]:
         params = dict(query)
-        size = min(int(params.get("PageSize", self.page_size)), 1000)
+        size = min(int(params.get("PageSize", self.page_size)), self.max_page_size)
         page = int(params.get("Page", "0"))
         kept = [(k, v) for k, v in query if k not in {"Page", "PageSize", "PageToken"}]
 
@@ -912,7 +914,8 @@ class FakeA2P:
         }
         found = self._filtered(self.addresses.values(), query, names)
         params = dict(query)
-        size, page = int(params.get("PageSize", self.page_size)), int(params.get("Page", "0"))
+        size = min(int(params.get("PageSize", self.page_size)), self.max_page_size)
+        page = int(params.get("Page", "0"))
         kept = [(k, v) for k, v in query if k not in {"Page", "PageSize", "PageToken"}]
 
         def uri(n: int) -> str:

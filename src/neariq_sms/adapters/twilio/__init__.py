@@ -1,4 +1,5 @@
-"""Twilio: the production telephony provider and its signed webhooks.
+"""Twilio: the production telephony provider, the sender registry (US A2P
+10DLC) and the signed webhooks.
 
 Needs the ``twilio`` extra (``pip install 'neariq-sms[twilio]'``) for the
 provider and the signature check. The webhook paths and form helpers of
@@ -28,17 +29,22 @@ from neariq_sms.adapters.twilio.webhooks import (
 )
 
 if TYPE_CHECKING:
+    from neariq_sms.adapters.twilio.registry import TwilioSenderRegistry
     from neariq_sms.adapters.twilio.telephony import RetryPolicy, TwilioTelephony
 
-_LAZY = frozenset({"RetryPolicy", "TwilioTelephony"})
+_LAZY = {
+    "RetryPolicy": "telephony",
+    "TwilioTelephony": "telephony",
+    "TwilioSenderRegistry": "registry",
+}
 
 
 def __getattr__(name: str) -> Any:
-    """The provider (which imports the twilio SDK) loads on first use."""
+    """The provider and the registry (which import the twilio SDK) load on first use."""
     if name in _LAZY:
-        from neariq_sms.adapters.twilio import telephony
+        import importlib
 
-        return getattr(telephony, name)
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -50,6 +56,7 @@ __all__ = [
     "TWILIO_MESSAGE_STATUSES",
     "InboundWebhook",
     "RetryPolicy",
+    "TwilioSenderRegistry",
     "TwilioSignatureVerifier",
     "TwilioTelephony",
     "inbound_from_form",
