@@ -199,8 +199,8 @@ class TwilioSenderRegistry:
                     calls.read("brand status", messaging.brand_registrations(sid).fetch)
                 )
             if step is StepName.MESSAGING_SERVICE:
-                service = calls.read("service status", messaging.services(sid).fetch)
-                return StepStatus(StepState.APPROVED, provider_status=text(service, "sid"))
+                calls.read("service status", messaging.services(sid).fetch)
+                return StepStatus(StepState.APPROVED, provider_status="active")
             service_sid = sid_of(registration, StepName.MESSAGING_SERVICE)
             if step is StepName.CAMPAIGN:
                 campaign = messaging.services(service_sid).us_app_to_person(CAMPAIGN_SID)
