@@ -284,3 +284,22 @@ def test_a_number_is_in_one_service_and_strict_mode_drops_unregistered_traffic(
     services(first.sid).phone_numbers(number.sid).delete()
     with pytest.raises(TwilioException):
         services(first.sid).phone_numbers(number.sid).fetch()
+
+
+def test_auto_advance_moves_each_object_one_step_per_fetch(fake: FakeTwilio) -> None:
+    """Bundle in-review -> approved, brand -> APPROVED, campaign -> IN_PROGRESS -> VERIFIED."""
+    fake.a2p.auto_advance = True
+    client = fake.client()
+    brand = standard_brand(client, fake)
+    profile = client.trusthub.v1.customer_profiles(brand.customer_profile_bundle_sid)
+    assert [profile.fetch().status for _ in range(2)] == ["in-review", "twilio-approved"]
+    brands = client.messaging.v1.brand_registrations
+    assert brands(brand.sid).fetch().status == "APPROVED"
+    service = client.messaging.v1.services.create(friendly_name="auto")
+    campaigns = client.messaging.v1.services(service.sid).us_app_to_person
+    campaigns.create(**CAMPAIGN, brand_registration_sid=brand.sid, us_app_to_person_usecase="MIXED")
+    assert [campaigns(CAMPAIGN_SID).fetch().campaign_status for _ in range(3)] == [
+        "IN_PROGRESS",
+        "VERIFIED",
+        "VERIFIED",
+    ]
