@@ -429,6 +429,16 @@ def test_without_a_primary_profile_the_registry_is_not_configured(fake: FakeTwil
     assert fake.auth_token not in repr(configured)
 
 
+def test_a_primary_profile_the_account_does_not_have_is_not_configured(
+    fake: FakeTwilio,
+) -> None:
+    """A wrong NEARIQ_SMS_TWILIO_PRIMARY_PROFILE_SID is the operator's to fix (503), not a 502."""
+    registry = TwilioSenderRegistry(fake.client(), primary_profile_sid="BU" + "0" * 32)
+    with pytest.raises(SmsNotConfigured) as caught:
+        registry.create(StepName.CUSTOMER_PROFILE, registration(), resume=False)
+    assert "NEARIQ_SMS_TWILIO_PRIMARY_PROFILE_SID" in caught.value.reason
+
+
 def test_wrong_credentials_are_not_configured(
     fake: FakeTwilio, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -367,7 +367,15 @@ class TwilioSenderRegistry:
     def _isv_email(self, calls: Calls) -> str:
         if self._email is None:
             primary = calls.client.trusthub.v1.customer_profiles(self._primary)
-            profile = calls.read("primary profile fetch", primary.fetch)
+            try:
+                profile = calls.read("primary profile fetch", primary.fetch)
+            except ProviderError as error:
+                if error.provider_code != NOT_FOUND:
+                    raise
+                raise SmsNotConfigured(
+                    reason=f"the primary customer profile is not in this account"
+                    f" ({PRIMARY_PROFILE_VARIABLE})"
+                ) from None
             email = text(profile, "email")
             if email is None:
                 raise ProviderError(reason="the primary customer profile has no email")
