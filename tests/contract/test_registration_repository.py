@@ -50,7 +50,7 @@ def test_a_registration_round_trips_whole(uow: UnitOfWork, business_id: str) -> 
         registration(business_id)
         .with_step(StepName.BRAND, StepState.REJECTED, sid="BN1", provider_status="FAILED", now=NOW)
         .reject([RegistrationIssue(30795, "EIN mismatch", "EIN")], NOW)
-        .count_blocked_send(NOW + timedelta(seconds=1))
+        .count_blocked_send(30034, NOW + timedelta(seconds=1))
     )
     with uow:
         uow.registrations.add(stored)

@@ -60,11 +60,13 @@ def made(registry: SimulatedRegistry, r: SenderRegistration, step: StepName) -> 
     return r.with_step(step, StepState.SUBMITTED, sid=sid, now=NOW)
 
 
-def test_a_brand_is_approved_on_its_first_poll(registry: SimulatedRegistry) -> None:
+def test_a_brand_is_approved_on_its_second_poll(registry: SimulatedRegistry) -> None:
     r = registration()
     for step in (StepName.CUSTOMER_PROFILE, StepName.TRUST_PRODUCT, StepName.BRAND):
         r = made(registry, r, step)
+    assert registry.status(StepName.BRAND, r).state is StepState.IN_REVIEW
     assert registry.status(StepName.BRAND, r).state is StepState.APPROVED
+    registry.status(StepName.CUSTOMER_PROFILE, r)
     assert registry.status(StepName.CUSTOMER_PROFILE, r).state is StepState.APPROVED
     counts = registry.made("reg-1")
     assert counts["customer_profile"] == counts["trust_product"] == counts["brand"] == 1
@@ -74,6 +76,7 @@ def test_a_brand_is_approved_on_its_first_poll(registry: SimulatedRegistry) -> N
 def test_the_ein_of_zeros_is_rejected_with_a_brand_error(registry: SimulatedRegistry) -> None:
     data = payload(**{"business.ein": "000000000"})
     r = made(registry, registration(data), StepName.BRAND)
+    registry.status(StepName.BRAND, r)
     answer = registry.status(StepName.BRAND, r)
     assert (answer.state, answer.issues) == (StepState.REJECTED, (INVALID_EIN,))
     corrected = attrs.evolve(r, details=registration().details)
@@ -83,6 +86,7 @@ def test_the_ein_of_zeros_is_rejected_with_a_brand_error(registry: SimulatedRegi
 
 def test_a_sole_proprietors_brand_waits_one_poll_for_the_owner(registry: SimulatedRegistry) -> None:
     r = made(registry, registration(SOLE_PROPRIETOR), StepName.BRAND)
+    assert registry.status(StepName.BRAND, r).state is StepState.IN_REVIEW
     assert registry.status(StepName.BRAND, r).state is StepState.VERIFYING
     registry.resend_otp(r.step(StepName.BRAND).sid or "")
     assert registry.status(StepName.BRAND, r).state is StepState.APPROVED

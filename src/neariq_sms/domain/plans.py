@@ -69,7 +69,9 @@ def _frozen_limits(value: Mapping[Plan, int]) -> Mapping[Plan, int]:
 
 @attrs.frozen
 class Policy:
-    """Deployment-wide rules: allowances, cooldown, quiet hours, default region."""
+    """Deployment-wide rules: allowances, cooldown, quiet hours, default region, and
+    whether a business must hold an approved sender registration to send (US A2P
+    10DLC: on with a real provider, unless the platform registers elsewhere)."""
 
     monthly_allowance: Mapping[Plan, int] = attrs.field(
         default=DEFAULT_MONTHLY_ALLOWANCE, converter=_frozen_limits
@@ -77,6 +79,7 @@ class Policy:
     review_cooldown: timedelta = DEFAULT_REVIEW_COOLDOWN
     quiet_hours: QuietHours | None = attrs.field(factory=QuietHours)
     default_region: str = DEFAULT_REGION
+    registration_required: bool = False
 
     def review_allowed_from(self, latest: datetime | None, now: datetime) -> datetime | None:
         """When the recipient may next be asked for a review, while that is after

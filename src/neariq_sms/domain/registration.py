@@ -20,10 +20,16 @@ from datetime import datetime
 
 import attrs
 
+from neariq_sms.domain.errors import RegistrationPending, RegistrationRequired
 from neariq_sms.domain.registration_input import RegistrationDetails
 
 #: How long one sync may work on a registration before another may take it over.
 LEASE_SECONDS = 300
+#: Delivery errors that status callbacks report when the carriers block a sender for
+#: its registration's sake: unregistered number (30034), filtered (30007), campaign
+#: suspended (30990, which suspends the registration).
+BLOCKED_SEND_CODES = frozenset({30034, 30007, 30990})
+CAMPAIGN_SUSPENDED = 30990
 
 
 class RegistrationKind(enum.StrEnum):
@@ -355,9 +361,28 @@ class SenderRegistration:
         steps = tuple(step if s.name is name else s for s in self.steps)
         return attrs.evolve(self, steps=steps, updated_at=now)
 
-    def count_blocked_send(self, now: datetime) -> SenderRegistration:
-        """One more send the carriers blocked (reported by a status callback)."""
-        return attrs.evolve(self, blocked_sends=self.blocked_sends + 1, updated_at=now)
+    def with_number(self, number_sid: str, *, now: datetime) -> SenderRegistration:
+        """The business's number (its provider sid) is in the Messaging Service now."""
+        return self._number(RegistrationStep(StepName.NUMBER, StepState.APPROVED, number_sid), now)
+
+    def without_number(self, *, now: datetime) -> SenderRegistration:
+        """No number in the Messaging Service (released, or never added)."""
+        return self._number(RegistrationStep(StepName.NUMBER), now)
+
+    def _number(self, step: RegistrationStep, now: datetime) -> SenderRegistration:
+        steps = tuple(step if s.name is StepName.NUMBER else s for s in self.steps)
+        return attrs.evolve(self, steps=steps, updated_at=now)
+
+    def count_blocked_send(self, code: int, now: datetime) -> SenderRegistration:
+        """One more send the carriers blocked with ``code`` (a status callback's):
+        counted; a suspended campaign (30990) suspends an approved registration."""
+        counted = attrs.evolve(self, blocked_sends=self.blocked_sends + 1, updated_at=now)
+        if code != CAMPAIGN_SUSPENDED or not self.approved:
+            return counted
+        issue = RegistrationIssue(code, "The carriers suspended the campaign.", None)
+        return counted.with_step(StepName.CAMPAIGN, StepState.SUSPENDED, now=now).suspend(
+            [issue], now
+        )
 
     def _require(self, allowed: Iterable[RegistrationStatus], what: str) -> None:
         if self.status not in set(allowed):
@@ -367,7 +392,22 @@ class SenderRegistration:
 _INDEX = {name: index for index, name in enumerate(StepName)}
 
 
+def require_registered(registration: SenderRegistration | None) -> str | None:
+    """The Messaging Service an approved registration sends through, or the rule a
+    send breaks: ``RegistrationRequired`` (none, rejected, suspended) or
+    ``RegistrationPending`` (in flight)."""
+    if registration is None:
+        raise RegistrationRequired()
+    if registration.in_flight:
+        raise RegistrationPending(state=registration.status.value)
+    if not registration.approved:
+        raise RegistrationRequired(state=registration.status.value)
+    return registration.messaging_service_sid
+
+
 __all__ = [
+    "BLOCKED_SEND_CODES",
+    "CAMPAIGN_SUSPENDED",
     "IN_FLIGHT",
     "LEASE_SECONDS",
     "RESUBMITTABLE",
@@ -380,4 +420,5 @@ __all__ = [
     "StepName",
     "StepState",
     "StepStatus",
+    "require_registered",
 ]

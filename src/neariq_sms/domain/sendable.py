@@ -25,6 +25,7 @@ from neariq_sms.domain.errors import (
 )
 from neariq_sms.domain.messages import MessageKind, OutboundMessage
 from neariq_sms.domain.plans import Policy
+from neariq_sms.domain.registration import SenderRegistration, require_registered
 from neariq_sms.domain.reminders import Appointment, reminder_send_at
 
 #: The kinds a per-recipient cooldown applies to (docs/http-contract.md: "three kinds").
@@ -47,6 +48,7 @@ def check_sendable(
     configured: bool = True,
     last_counted: datetime | None = None,
     in_reply_window: bool = False,
+    registration: SenderRegistration | None = None,
 ) -> SmsNumber:
     """The number a message of ``kind`` goes out from, or the first rule it
     breaks, raised in the spec's order.
@@ -64,9 +66,12 @@ def check_sendable(
             (the message being dispatched is the latest one).
         in_reply_window: the recipient texted the business in the last 24
             hours: a reply needs no consent record then (never after an opt-out).
+        registration: the business's sender registration, ``None`` if none;
+            it must be approved when ``policy.registration_required``.
 
     Raises:
-        BusinessNotFound, SmsNotConfigured, PlanRequired, NoSmsNumber,
+        BusinessNotFound, SmsNotConfigured, PlanRequired, RegistrationRequired,
+        RegistrationPending, NoSmsNumber,
         RecipientOptedOut, ConsentRequired, Cooldown.
     """
     if business is None or not business.active:
@@ -74,6 +79,8 @@ def check_sendable(
     if not configured:
         raise SmsNotConfigured()
     business.plan.require_sms()
+    if policy.registration_required:
+        require_registered(registration)
     if number is None or not number.active:
         raise NoSmsNumber()
     if consent is not None and consent.opted_out:

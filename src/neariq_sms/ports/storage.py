@@ -366,7 +366,7 @@ class RegistrationRepository(Protocol):
 
         With ``for_update`` the row is locked until the transaction ends, so a
         read-modify-write (resubmission, counting a blocked send) cannot lose a
-        concurrent one. In the lock order it comes right after the business row.
+        concurrent one. In the lock order it comes after the message rows.
         """
         ...
 
@@ -465,7 +465,9 @@ class UnitOfWork(Repositories, Protocol):
     1. the business row (``businesses.get(..., for_update=True)``);
     2. consent rows (``consents.get``/``get_many`` with ``for_update``, and
        every consent write), several in E.164 order;
-    3. message rows (``messages.transition``);
+    3. message rows (``messages.transition``), then the business's registration
+       row (``registrations.current(..., for_update=True)``, counting a blocked
+       send; every other writer of that row locks nothing after it);
     4. the allowance row of a month (``allowances.try_consume``/``give_back``);
     5. conversation rows (``conversations.mark_read``, and the thread updates
        every stored message makes at commit).

@@ -59,8 +59,13 @@ class TelephonyProvider(Protocol):
         body: str,
         message_id: str | None = None,
         validity_period: int | None = None,
+        messaging_service_sid: str | None = None,
     ) -> SentMessage:
         """Submit one SMS; the answer carries the provider's sid and first status.
+
+        ``messaging_service_sid`` sends through that Messaging Service, with
+        ``from_`` (a number in its sender pool) as the sender: how a business
+        with an approved US registration sends. Without it, plainly from ``from_``.
 
         ``validity_period`` (seconds, 1-36,000) asks the provider to drop the
         message rather than deliver it later than that (a reminder after its

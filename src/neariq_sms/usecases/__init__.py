@@ -45,6 +45,16 @@ from neariq_sms.usecases.numbers import (
 )
 from neariq_sms.usecases.paging import Page
 from neariq_sms.usecases.reconcile import ReconcileReport, Resolution, reconcile
+from neariq_sms.usecases.registration import (
+    get_registration,
+    register_sender,
+    resend_registration_otp,
+)
+from neariq_sms.usecases.registration_sync import (
+    SyncReport,
+    sync_registration,
+    sync_registrations,
+)
 from neariq_sms.usecases.reminders import (
     ReminderResult,
     cancel_reminder,
@@ -75,6 +85,7 @@ __all__ = [
     "Resolution",
     "SendResult",
     "SmsStatus",
+    "SyncReport",
     "cancel_reminder",
     "change_plan",
     "consent_history",
@@ -85,6 +96,7 @@ __all__ = [
     "export_consents",
     "get_consent",
     "get_message",
+    "get_registration",
     "get_status",
     "handle_inbound_message",
     "handle_status_callback",
@@ -101,9 +113,13 @@ __all__ = [
     "reactivate_business",
     "reconcile",
     "record_consent",
+    "register_sender",
     "release_number",
+    "resend_registration_otp",
     "schedule_reminder",
     "search_numbers",
     "send_reply",
     "send_review_request",
+    "sync_registration",
+    "sync_registrations",
 ]

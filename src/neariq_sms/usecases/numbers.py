@@ -27,6 +27,7 @@ from neariq_sms.domain.parsing import parse_area_code, parse_limit, parse_phone
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
 from neariq_sms.ports.clock import Clock
+from neariq_sms.ports.registry import SenderRegistry
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
 from neariq_sms.usecases._common import (
@@ -37,6 +38,7 @@ from neariq_sms.usecases._common import (
     require_sms_plan,
 )
 from neariq_sms.usecases.outbound import cancel_all_scheduled
+from neariq_sms.usecases.registration import attach_number, detach_number
 
 MAX_SEARCH_LIMIT = 50
 DEFAULT_SEARCH_LIMIT = 20
@@ -111,8 +113,10 @@ def provision_number(
     telephony: TelephonyProvider,
     clock: Clock,
     policy: Policy = DEFAULT_POLICY,
+    registry: SenderRegistry | None = None,
 ) -> ProvisionResult:
-    """Buy a number for the business.
+    """Buy a number for the business; with a ``registry``, the number then joins the
+    business's Messaging Service when it has one (a registered sender).
 
     The slot is claimed in storage first (a ``pending`` row that the
     one-number-per-business and one-business-per-number constraints cover),
@@ -148,6 +152,9 @@ def provision_number(
         raise
     _store_purchase(claim, purchased, uow=uow, telephony=telephony)
     log.info("number provisioned business=%s number=%s", claim.business_id, number)
+    if registry is not None:
+        active = claim.activated(purchased)
+        attach_number(claim.business_id, active, uow=uow, registry=registry, clock=clock)
     return ProvisionResult(number=number.e164, sid=purchased.provider_sid)
 
 
@@ -215,11 +222,13 @@ def release_number(
     uow: UnitOfWork,
     telephony: TelephonyProvider,
     clock: Clock,
+    registry: SenderRegistry | None = None,
 ) -> SmsNumber:
     """Release the business's number (allowed on every plan).
 
-    Calls the provider, then marks the number released (the row stays as
-    history), cancels the business's scheduled messages and gives their
+    With a ``registry`` the number leaves the business's Messaging Service
+    first. Calls the provider, then marks the number released (the row stays
+    as history), cancels the business's scheduled messages and gives their
     allowance back.
 
     Raises:
@@ -232,6 +241,8 @@ def release_number(
         number = uow.numbers.holding(business_id)
     if number is None or not number.active or number.provider_sid is None:
         raise NoSmsNumber()
+    if registry is not None:
+        detach_number(business_id, number, uow=uow, registry=registry, clock=clock)
     return release_held_number(number, uow=uow, telephony=telephony, now=now)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import attrs
 
@@ -42,6 +42,7 @@ from neariq_sms.domain.messages import (
 )
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import Policy
+from neariq_sms.domain.registration import SenderRegistration
 from neariq_sms.domain.reminders import Appointment, validity_period
 from neariq_sms.domain.segments import count_segments
 from neariq_sms.domain.sendable import check_sendable, deferred_until, has_cooldown
@@ -114,13 +115,13 @@ def send_outbound(
     """
     try:
         try:
-            message = _reserve(
+            message, service = _reserve(
                 business_id, outgoing, uow=uow, telephony=telephony, clock=clock, policy=policy
             )
         except ReminderConflict:
             # A concurrent request scheduled the same reference first: once more,
             # now seeing it (answered as a repeat, or replaced).
-            message = _reserve(
+            message, service = _reserve(
                 business_id, outgoing, uow=uow, telephony=telephony, clock=clock, policy=policy
             )
     except IdempotencyConflict:
@@ -141,7 +142,9 @@ def send_outbound(
             message.send_at.isoformat() if message.send_at else None,
         )
         return SendResult.of(message)
-    return SendResult.of(submit(message, uow=uow, telephony=telephony, clock=clock))
+    return SendResult.of(
+        submit(message, uow=uow, telephony=telephony, clock=clock, messaging_service_sid=service)
+    )
 
 
 def _reserve(
@@ -152,10 +155,11 @@ def _reserve(
     telephony: TelephonyProvider,
     clock: Clock,
     policy: Policy,
-) -> OutboundMessage | SendResult:
+) -> tuple[OutboundMessage | SendResult, str | None]:
     """Step one: check every rule, reserve the allowance, store the message (or
-    answer a repeat). One transaction, the business read in it too, so a send
-    costs two transactions in all (this and step three)."""
+    answer a repeat); with it, the Messaging Service the business sends through
+    when registration is required. One transaction, the business read in it
+    too, so a send costs two transactions in all (this and step three)."""
     now = clock.now()
     recipient = outgoing.to
     with uow:
@@ -163,14 +167,14 @@ def _reserve(
         # A repeat answers as the first request did, even if the plan or the
         # provider configuration changed since: job runners retry late.
         if (repeat := _repeat(uow, business.id, outgoing)) is not None:
-            return repeat
+            return repeat, None
         number = uow.numbers.holding(business.id)
         consent = uow.consents.get(business.id, recipient, for_update=True)
         # A request with the same key may have committed while this one waited
         # for the consent row's lock (PostgreSQL, READ COMMITTED): answer as it
         # did instead of reporting a cooldown it caused.
         if (repeat := _repeat(uow, business.id, outgoing)) is not None:
-            return repeat
+            return repeat, None
         last = (
             uow.messages.latest_review_request_at(business.id, recipient)
             if has_cooldown(outgoing.kind)
@@ -179,18 +183,26 @@ def _reserve(
         in_window = outgoing.kind is MessageKind.REPLY and texted_in(
             uow, business.id, recipient, now
         )
+        registration = registration_of(uow, business.id, policy)
         number = check_sendable(
             business, number, consent, kind=outgoing.kind, policy=policy, now=now,
             configured=telephony.configured, last_counted=last, in_reply_window=in_window,
+            registration=registration,
         )  # fmt: skip
         if outgoing.prepare is not None:
             answer = outgoing.prepare(uow, business, now)
             if answer is not None:
-                return answer
+                return answer, None
         message = _reserved(uow, business, number, outgoing, policy, now, in_window)
         uow.messages.add(message)
         uow.commit()
-    return message
+    return message, registration.messaging_service_sid if registration else None
+
+
+def registration_of(uow: UnitOfWork, business_id: str, policy: Policy) -> SenderRegistration | None:
+    """Inside an open unit of work: the business's registration when sending needs
+    one (not read otherwise: a send without registration pays no query)."""
+    return uow.registrations.current(business_id) if policy.registration_required else None
 
 
 def _reserved(
@@ -250,9 +262,15 @@ def _repeat(uow: UnitOfWork, business_id: str, outgoing: Outgoing) -> SendResult
 
 
 def submit(
-    message: OutboundMessage, *, uow: UnitOfWork, telephony: TelephonyProvider, clock: Clock
+    message: OutboundMessage,
+    *,
+    uow: UnitOfWork,
+    telephony: TelephonyProvider,
+    clock: Clock,
+    messaging_service_sid: str | None = None,
 ) -> OutboundMessage:
-    """Steps two and three of a send, for a message already ``submitting``.
+    """Steps two and three of a send, for a message already ``submitting``; through
+    the business's Messaging Service when given (a registered sender).
 
     What this answers is kept on the message for idempotent repeats, unless the
     message already has an answer (a scheduled one: ``scheduled``).
@@ -263,7 +281,7 @@ def submit(
         when the outcome is unknown, left ``submitting`` for reconciliation).
     """
     try:
-        sent = _provider_send(message, telephony, clock)
+        sent = _provider_send(message, telephony, clock, messaging_service_sid)
     except ProviderError as exc:
         if exc.ambiguous:
             log.warning(
@@ -302,19 +320,16 @@ def submit(
 
 
 def _provider_send(
-    message: OutboundMessage, telephony: TelephonyProvider, clock: Clock
+    message: OutboundMessage, telephony: TelephonyProvider, clock: Clock, service: str | None
 ) -> SentMessage:
-    if message.appointment_at is None:
-        return telephony.send(
-            from_=message.from_, to=message.to, body=message.body, message_id=message.id
-        )
-    # Dropped by the provider rather than delivered after the appointment began.
+    extra: dict[str, Any] = {}
+    if message.appointment_at is not None:
+        # Dropped by the provider rather than delivered after the appointment began.
+        extra["validity_period"] = validity_period(message.appointment_at, clock.now())
+    if service is not None:
+        extra["messaging_service_sid"] = service
     return telephony.send(
-        from_=message.from_,
-        to=message.to,
-        body=message.body,
-        message_id=message.id,
-        validity_period=validity_period(message.appointment_at, clock.now()),
+        from_=message.from_, to=message.to, body=message.body, message_id=message.id, **extra
     )
 
 
@@ -419,6 +434,7 @@ __all__ = [
     "SendResult",
     "cancel_all_scheduled",
     "cancel_scheduled",
+    "registration_of",
     "replay",
     "send_outbound",
     "submit",

@@ -18,6 +18,7 @@ from neariq_sms.domain.parsing import (
 )
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
+from neariq_sms.domain.registration import BLOCKED_SEND_CODES
 from neariq_sms.domain.review import render_review_request
 from neariq_sms.domain.segments import MAX_BODY_CHARS
 from neariq_sms.domain.sendable import check_sendable, still_due
@@ -29,6 +30,7 @@ from neariq_sms.usecases.outbound import (
     Outgoing,
     SendResult,
     cancel_scheduled,
+    registration_of,
     send_outbound,
     submit,
     texted_in,
@@ -123,7 +125,7 @@ def dispatch_due(
     for message in due:
         with uow:
             try:
-                _recheck(uow, message, policy=policy, now=now)
+                service = _recheck(uow, message, policy=policy, now=now)
             except SmsError as exc:
                 canceled += cancel_scheduled(uow, message, now=now)
                 uow.commit()
@@ -139,7 +141,9 @@ def dispatch_due(
         if claimed is None:
             continue  # another dispatcher has it
         try:
-            submit(claimed, uow=uow, telephony=telephony, clock=clock)
+            submit(
+                claimed, uow=uow, telephony=telephony, clock=clock, messaging_service_sid=service
+            )
             submitted += 1
         except SmsError as exc:
             failed += 1
@@ -147,20 +151,25 @@ def dispatch_due(
     return DispatchReport(submitted=submitted, failed=failed, canceled=canceled)
 
 
-def _recheck(uow: UnitOfWork, message: OutboundMessage, *, policy: Policy, now: datetime) -> None:
+def _recheck(
+    uow: UnitOfWork, message: OutboundMessage, *, policy: Policy, now: datetime
+) -> str | None:
     """Inside an open unit of work: the send rules again for a scheduled message at
-    its send time (the consent row locked); raises the first one it now breaks."""
+    its send time (the consent row locked); raises the first one it now breaks.
+    Returns the Messaging Service it goes through (registration required)."""
     business = uow.businesses.get(message.business_id)
     consent = uow.consents.get(message.business_id, message.to, for_update=True)
     number = uow.numbers.holding(message.business_id)
     replying = message.kind is MessageKind.REPLY
     in_window = replying and texted_in(uow, message.business_id, message.to, now)
+    registration = registration_of(uow, message.business_id, policy)
     check_sendable(
         business, number, consent, kind=message.kind, policy=policy, now=now,
-        in_reply_window=in_window,
+        in_reply_window=in_window, registration=registration,
     )  # fmt: skip
     if not still_due(message, now):
         raise InvalidField("appointmentAt", "has begun: the reminder is too late")
+    return registration.messaging_service_sid if registration else None
 
 
 def handle_status_callback(report: StatusReport, *, uow: UnitOfWork, clock: Clock) -> bool:
@@ -206,8 +215,19 @@ def handle_status_callback(report: StatusReport, *, uow: UnitOfWork, clock: Cloc
                 error_code=report.error_code,
                 provider_sid=sid if message.provider_sid is None else None,
             )
+        if moved is not None and report.error_code in BLOCKED_SEND_CODES:
+            _count_blocked(uow, message.business_id, report.error_code, now)
         uow.commit()
     return moved is not None
+
+
+def _count_blocked(uow: UnitOfWork, business_id: str, code: int, now: datetime) -> None:
+    """Inside an open unit of work: a send the carriers blocked counts on the
+    business's registration (once per message: only a callback that moved it)."""
+    registration = uow.registrations.current(business_id, for_update=True)
+    if registration is not None:
+        uow.registrations.update(registration.count_blocked_send(code, now))
+        log.warning("send blocked by the carriers business=%s code=%s", business_id, code)
 
 
 __all__ = [

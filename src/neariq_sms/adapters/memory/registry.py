@@ -1,14 +1,15 @@
 """The sandbox sender registry: plays the A2P 10DLC chain deterministically.
 
-What it does, sync by sync (``registration sync`` polls an object only in a
-run after the one that made it):
+What it does, sync by sync (``registration sync`` polls each object right
+after making it, and in every later run until it is final):
 
 - every object is made ``in_review`` (the Messaging Service, which has no
   review, ``approved``); the campaign is vetted at once: ``approved`` when made;
-- the first poll of a profile, trust product or brand approves it, except a
-  brand whose EIN is ``000000000``: rejected with error 30795, naming the EIN;
-- a sole proprietor's brand is first ``verifying`` (the registry "texted" the
-  owner), and the next poll finds the owner's YES: ``approved``.
+- the second poll of a profile, trust product or brand (the next sync's)
+  approves it, except a brand whose EIN is ``000000000``: rejected with error
+  30795, naming the EIN;
+- a sole proprietor's brand is then first ``verifying`` (the registry "texted"
+  the owner), and the next poll finds the owner's YES: ``approved``.
 
 So a standard registration is approved after two syncs, a sole proprietor's
 after three. Unlike a real provider's names, nothing here is unique: making an
@@ -267,7 +268,7 @@ class SimulatedRegistry:
         if obj is None:
             raise ProviderError(reason=f"the registry has no {step} {sid}", provider_code=20404)
         state = obj.state
-        if state in {StepState.IN_REVIEW, StepState.VERIFYING}:
+        if state is StepState.VERIFYING or (state is StepState.IN_REVIEW and obj.polls >= 2):
             state = _after_review(step, registration, obj)
             self._state.set_state(obj.sid, state)
         issues = (INVALID_EIN,) if state is StepState.REJECTED else ()
