@@ -53,6 +53,9 @@ class Sizes:
     http_clients: int = 8
     http_servers: int = 2
     rounds: int = 5
+    #: Section 6: stored messages, and timed GETs of each page.
+    conversation_messages: int = 1_000_000
+    conversation_requests: int = 1_000
 
 
 FULL = Sizes()
@@ -64,6 +67,8 @@ SMOKE = Sizes(
     http_requests=600,
     read_gets=40,
     rounds=2,
+    conversation_messages=5_000,
+    conversation_requests=40,
 )
 
 

@@ -33,7 +33,7 @@ from bench.common import (
     machine,
 )
 
-SECTIONS = ("send", "import", "lookup", "http", "reads")
+SECTIONS = ("send", "import", "lookup", "http", "reads", "conversations")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
@@ -124,6 +124,15 @@ def render(results: dict[str, Any]) -> str:
             f"{r['idle_p99_ms']:.1f} / {r['busy_p99_ms']:.1f} ms = {r['ratio']:.2f}x (<= 2x)",
             r["met"],
         )
+    if "conversations" in results:
+        c = results["conversations"]
+        for case, label in (("conversations", "list"), ("thread", "thread page")):
+            r = c[case]
+            row(
+                f"6 GET {label}, {c['messages']:,} messages (SQLite, serve)",
+                f"p50 {r['p50_ms']:.2f} p99 {r['p99_ms']:.2f} ms (< 5)",
+                r["p99_ms"] < 5.0,
+            )
     for name, why in results.get("skipped", {}).items():
         row(f"{name}: skipped", why[:30])
     lines.append("")
@@ -135,6 +144,7 @@ def run(
     sizes: Sizes, label: str, only: set[str], workdir: Path, pg_url: str | None
 ) -> dict[str, Any]:
     from bench.consent_import import bench_import, bench_import_postgres
+    from bench.conversations import bench_conversations
     from bench.http_load import bench_http
     from bench.lookup import bench_lookup
     from bench.reads import bench_reads
@@ -185,6 +195,13 @@ def run(
             )
     if "reads" in only:
         results["reads"] = step("reads under load", lambda: bench_reads(workdir, sizes))
+    if "conversations" in only:
+        results["conversations"] = step(
+            "conversations",
+            lambda: bench_conversations(
+                workdir, sizes.conversation_messages, sizes.conversation_requests
+            ),
+        )
     if "http" in only:
         if pg_url:
             results["http"] = step("http load", lambda: bench_http(pg_url, sizes, workdir))
@@ -220,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     print(render(results))
     missed = [
         name
-        for name in ("import", "import_pg", "lookup", "http", "reads")
+        for name in ("import", "import_pg", "lookup", "http", "reads", "conversations")
         if name in results and not results[name]["met"]
     ] + [f"send {s['backend']}" for s in results.get("send", []) if not s["met"]]
     if missed:

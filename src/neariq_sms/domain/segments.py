@@ -202,10 +202,11 @@ def _pieces(body: str, encoding: Encoding, per_part: int) -> tuple[list[str], li
     return pieces, [_ucs2_cost(piece) for piece in pieces]
 
 
+_GSM7 = GSM7_BASIC | GSM7_EXTENSION
+
+
 def _encoding(body: str) -> Encoding:
-    if all(ch in GSM7_BASIC or ch in GSM7_EXTENSION for ch in body):
-        return Encoding.GSM7
-    return Encoding.UCS2
+    return Encoding.GSM7 if _GSM7.issuperset(body) else Encoding.UCS2
 
 
 _LIMITS = {Encoding.GSM7: (160, 153), Encoding.UCS2: (70, 67)}
@@ -241,6 +242,10 @@ def split_segments(body: str) -> list[str]:
 
 def count_segments(body: str) -> SegmentCount:
     """Count the segments ``body`` is sent as; an empty body is one segment."""
+    if GSM7_BASIC.issuperset(body):
+        # Most bodies: one septet per character, nothing a part could split.
+        septets = len(body)
+        return SegmentCount(Encoding.GSM7, septets, 1 if septets <= 160 else -(-septets // 153))
     encoding = _encoding(body)
     single, per_part = _LIMITS[encoding]
     _, costs = _pieces(body, encoding, per_part)

@@ -16,7 +16,7 @@ from typing import Protocol, Self
 
 from neariq_sms.domain.business import Business, DashboardSession, SmsNumber
 from neariq_sms.domain.consent import ConsentEvent, ConsentImport, ConsentRecord
-from neariq_sms.domain.conversations import Conversation
+from neariq_sms.domain.conversations import Conversation, ThreadMessage
 from neariq_sms.domain.messages import (
     InboundMessage,
     MessageStatus,
@@ -338,6 +338,25 @@ class ConversationRepository(Protocol):
     ) -> Sequence[Conversation]:
         """Threads, most recent activity first by (last_message_at, phone E.164),
         strictly before the cursor key when given."""
+        ...
+
+    def summaries(
+        self, business_id: str, *, before: tuple[datetime, str] | None, limit: int
+    ) -> Sequence[tuple[Conversation, ConsentRecord | None]]:
+        """The threads of :meth:`page`, each with its phone's consent record (if
+        any), in one read: what the conversation list shows."""
+        ...
+
+    def thread(
+        self,
+        business_id: str,
+        phone: PhoneNumber,
+        *,
+        before: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Sequence[ThreadMessage]:
+        """A page of the thread's messages, both directions, newest first by
+        (created or received at, id), strictly before the cursor key when given."""
         ...
 
     def mark_read(self, business_id: str, phone: PhoneNumber) -> None:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import attrs
 
 from neariq_sms.domain.conversations import Conversation, ThreadMessage
 from neariq_sms.domain.errors import MessageNotFound
-from neariq_sms.domain.messages import InboundMessage, OutboundMessage
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
@@ -40,26 +37,21 @@ def list_conversations(
 ) -> Page[ConversationSummary]:
     """The business's threads, most recent activity first, a page at a time.
 
-    Two reads in one transaction whatever the page: the threads, then the
-    consent records of their phones.
+    One read whatever the page: the threads with their phones' consent records.
     """
     now = clock.now()
     with uow.reading():
         business = active_business(uow, business_id)
-        rows = list(uow.conversations.page(business.id, before=cursor, limit=limit + 1))
-        more = len(rows) > limit
-        rows = rows[:limit]
-        consents = uow.consents.get_many(business.id, [c.phone for c in rows])
+        page = uow.conversations.summaries(business.id, before=cursor, limit=limit + 1)
+    more = len(page) > limit
     items = []
-    for row in rows:
-        record = consents.get(row.phone)
+    for row, record in page[:limit]:
         opted_out = record is not None and record.opted_out
         consented = record is not None and record.allows_sending
         can_reply = row.can_reply(consented=consented, opted_out=opted_out, now=now)
         items.append(ConversationSummary(row, opted_out, can_reply))
-    next_cursor = (
-        encode_cursor(rows[-1].last_message_at, rows[-1].phone.e164) if more and rows else None
-    )
+    last = items[-1].conversation if more and items else None
+    next_cursor = encode_cursor(last.last_message_at, last.phone.e164) if last else None
     return Page(items, next_cursor)
 
 
@@ -75,19 +67,9 @@ def conversation_messages(
     direction, a page at a time (an unknown phone is an empty thread)."""
     with uow.reading():
         business = active_business(uow, business_id)
-        outbound = uow.messages.for_recipient(business.id, phone, before=cursor, limit=limit + 1)
-        inbound = uow.inbound.for_sender(business.id, phone, before=cursor, limit=limit + 1)
-    # Merged by key, then only the page's messages are shaped (segments are counted).
-    keyed: list[tuple[datetime, str, OutboundMessage | InboundMessage]] = [
-        *((m.created_at, m.id, m) for m in outbound),
-        *((m.received_at, m.id, m) for m in inbound),
-    ]
-    keyed.sort(key=lambda item: (item[0], item[1]), reverse=True)
-    more = len(keyed) > limit
-    items = [
-        ThreadMessage.outbound(m) if isinstance(m, OutboundMessage) else ThreadMessage.inbound(m)
-        for _, _, m in keyed[:limit]
-    ]
+        rows = uow.conversations.thread(business.id, phone, before=cursor, limit=limit + 1)
+    more = len(rows) > limit
+    items = list(rows[:limit])
     next_cursor = encode_cursor(items[-1].created_at, items[-1].id) if more else None
     return Page(items, next_cursor)
 

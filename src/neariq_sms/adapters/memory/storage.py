@@ -18,6 +18,7 @@ import attrs
 from neariq_sms.adapters._unit_of_work import ThreadLocalUnitOfWork
 from neariq_sms.adapters.memory.orders import noted, reminder_order, send_order
 from neariq_sms.adapters.memory.registrations import MemoryRegistrations, MemorySessions
+from neariq_sms.adapters.memory.threads import MemoryConversations
 from neariq_sms.domain.business import Business, DashboardSession, NumberStatus, SmsNumber
 from neariq_sms.domain.consent import ConsentEvent, ConsentImport, ConsentRecord
 from neariq_sms.domain.conversations import INBOUND_KIND, Conversation, Direction
@@ -509,33 +510,6 @@ class _Inbound:
         return self._s.inbound.get(message_id)
 
 
-class _Conversations:
-    def __init__(self, tx: _Tx) -> None:
-        self._tx, self._s = tx, tx.store
-
-    def get(self, business_id: str, phone: PhoneNumber) -> Conversation | None:
-        return self._s.conversations.get((business_id, phone))
-
-    def page(
-        self, business_id: str, *, before: tuple[datetime, str] | None, limit: int
-    ) -> Sequence[Conversation]:
-        rows = sorted(
-            (c for c in self._s.conversations.values() if c.business_id == business_id),
-            key=lambda c: (c.last_message_at, c.phone.e164),
-            reverse=True,
-        )
-        if before is not None:
-            rows = [c for c in rows if (c.last_message_at, c.phone.e164) < before]
-        return rows[:limit]
-
-    def mark_read(self, business_id: str, phone: PhoneNumber) -> None:
-        current = self._s.conversations.get((business_id, phone))
-        if current is not None and current.unread:
-            self._tx.put(
-                self._s.conversations, (business_id, phone), attrs.evolve(current, unread=0)
-            )
-
-
 class _Open:
     """The repositories of one open transaction; the store's lock is held meanwhile."""
 
@@ -549,7 +523,7 @@ class _Open:
         self.messages = _Messages(self.tx)
         self.inbound = _Inbound(self.tx)
         self.sessions = MemorySessions(self.tx)
-        self.conversations = _Conversations(self.tx)
+        self.conversations = MemoryConversations(self.tx)
         self.registrations = MemoryRegistrations(self.tx)
 
     def commit(self) -> None:

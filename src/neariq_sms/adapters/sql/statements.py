@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Collection, Iterable, Sequence
-from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -45,11 +44,13 @@ def one_of(column: sa.ColumnElement[str], values: Iterable[str]) -> sa.ColumnEle
 
 
 def sorts_before(
-    at_column: sa.ColumnElement[Any], key_column: sa.ColumnElement[Any], key: tuple[datetime, str]
+    at_column: sa.ColumnElement[Any], key_column: sa.ColumnElement[Any], key: tuple[Any, Any]
 ) -> sa.ColumnElement[bool]:
-    """``(at_column, key_column) < key``, spelled so both engines use the index."""
+    """``(at_column, key_column) < key`` (values or bound parameters) as a row-value
+    comparison: both engines seek the index to the key, where ``a < x OR (a = x AND
+    b < y)`` makes them walk it from the start and filter (deep pages got slower)."""
     at, tie = key
-    return sa.or_(at_column < at, sa.and_(at_column == at, key_column < tie))
+    return sa.tuple_(at_column, key_column) < sa.tuple_(at, tie)
 
 
 class Db:

@@ -13,6 +13,10 @@ from neariq_sms.domain.business import Business, DashboardSession
 from neariq_sms.domain.errors import BusinessConflict
 
 _BUSINESS_BY_ID = sa.select(businesses).where(businesses.c.id == sa.bindparam("business_id"))
+# Every dashboard request looks its session up: built once, bound per call.
+_SESSION_BY_HASH = sa.select(dashboard_sessions).where(
+    dashboard_sessions.c.token_hash == sa.bindparam("token_hash")
+)
 # SQLite renders no FOR UPDATE: its writing transactions take the write lock up front.
 _BUSINESS_BY_ID_FOR_UPDATE = _BUSINESS_BY_ID.with_for_update()
 
@@ -63,9 +67,7 @@ class SqlSessions:
         )
 
     def get(self, token_hash: str) -> DashboardSession | None:
-        row = self._db.conn.execute(
-            sa.select(dashboard_sessions).where(dashboard_sessions.c.token_hash == token_hash)
-        ).first()
+        row = self._db.conn.execute(_SESSION_BY_HASH, {"token_hash": token_hash}).first()
         return None if row is None else SESSION.load(row)
 
     def delete(self, token_hash: str) -> None:

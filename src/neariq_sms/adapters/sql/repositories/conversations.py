@@ -15,9 +15,23 @@ from typing import Any
 import sqlalchemy as sa
 
 from neariq_sms.adapters.sql.statements import Db, per_dialect, sorts_before
-from neariq_sms.adapters.sql.tables import UtcDateTime, conversations
-from neariq_sms.domain.conversations import Conversation, Direction
+from neariq_sms.adapters.sql.tables import (
+    UtcDateTime,
+    consents,
+    conversations,
+    inbound_messages,
+    messages,
+)
+from neariq_sms.domain.consent import ConsentRecord
+from neariq_sms.domain.conversations import (
+    INBOUND_KIND,
+    RECEIVED,
+    Conversation,
+    Direction,
+    ThreadMessage,
+)
 from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.domain.segments import count_segments
 
 _C = conversations.c
 
@@ -69,6 +83,131 @@ _MARK_READ = (
     )
     .values(unread=0)
 )
+
+
+_THREAD_COLUMNS = (
+    "id", "direction", "kind", "to_phone", "from_phone", "body", "segments", "status", "at",
+    "provider_sid", "error_code", "send_at", "updated_at",
+)  # fmt: skip
+
+
+def _labelled(*columns: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    # One name per position in both branches of the union (a column may repeat).
+    return sa.select(*(c.label(name) for c, name in zip(columns, _THREAD_COLUMNS, strict=True)))
+
+
+def _text(value: str) -> sa.ColumnElement[str]:
+    return sa.literal_column(f"'{value}'", sa.String)
+
+
+def _summaries(*, after_cursor: bool) -> sa.Select[Any]:
+    """A page of threads with their phones' consent records, in one statement."""
+    k = consents.c
+    query = (
+        sa.select(*conversations.c, k.source, k.consented_at, k.updated_at, k.opted_out_at,
+                  k.opt_out_source, k.phone.label("consent_phone"))
+        .select_from(conversations.outerjoin(
+            consents, sa.and_(k.business_id == _C.business_id, k.phone == _C.phone)))
+        .where(_C.business_id == sa.bindparam("p_business_id"))
+    )  # fmt: skip
+    if after_cursor:
+        key: tuple[Any, Any] = (sa.bindparam("p_at", type_=UtcDateTime), sa.bindparam("p_tie"))
+        query = query.where(sorts_before(_C.last_message_at, _C.phone, key))
+    return query.order_by(_C.last_message_at.desc(), _C.phone.desc()).limit(
+        sa.bindparam("p_limit", type_=sa.Integer)
+    )
+
+
+_SUMMARIES = {cursor: _summaries(after_cursor=cursor) for cursor in (False, True)}
+
+
+def _summary(row: Any) -> tuple[Conversation, ConsentRecord | None]:
+    thread = _load(row)
+    if row.consent_phone is None:
+        return thread, None
+    record = ConsentRecord(
+        business_id=thread.business_id,
+        phone=thread.phone,
+        source=row.source,
+        consented_at=row.consented_at,
+        updated_at=row.updated_at,
+        opted_out_at=row.opted_out_at,
+        opt_out_source=row.opt_out_source,
+    )
+    return thread, record
+
+
+def _thread_page(*, after_cursor: bool) -> sa.Select[Any]:
+    """A thread page in one statement: each direction's newest rows by its index
+    (no sort), only the columns a thread shows, merged by (at, id)."""
+    m, i = messages.c, inbound_messages.c
+    key, limit = sa.bindparam("p_at", type_=UtcDateTime), sa.bindparam("p_limit", type_=sa.Integer)
+    outbound = _labelled(
+        m.id,
+        _text(Direction.OUTBOUND.value),
+        m.kind,
+        m.to_phone,
+        m.from_phone,
+        m.body,
+        m.segments,
+        m.status,
+        m.created_at,
+        m.provider_sid,
+        m.error_code,
+        m.send_at,
+        m.updated_at,
+    ).where(m.business_id == sa.bindparam("p_business_id"), m.to_phone == sa.bindparam("p_phone"))
+    inbound = _labelled(
+        i.id,
+        _text(Direction.INBOUND.value),
+        _text(INBOUND_KIND),
+        i.to_phone,
+        i.from_phone,
+        i.body,
+        sa.cast(sa.null(), sa.Integer),
+        _text(RECEIVED),
+        i.received_at,
+        i.provider_sid,
+        sa.cast(sa.null(), sa.Integer),
+        sa.cast(sa.null(), UtcDateTime),
+        i.received_at,
+    ).where(i.business_id == sa.bindparam("p_business_id"), i.from_phone == sa.bindparam("p_phone"))
+    if after_cursor:
+        outbound = outbound.where(sorts_before(m.created_at, m.id, (key, sa.bindparam("p_tie"))))
+        inbound = inbound.where(sorts_before(i.received_at, i.id, (key, sa.bindparam("p_tie"))))
+    # Each branch ordered and limited inside its own subquery, so that each
+    # stops after ``limit`` index entries.
+    branches = [
+        sa.select(branch.order_by(at.desc(), ident.desc()).limit(limit).subquery())
+        for branch, at, ident in ((outbound, m.created_at, m.id), (inbound, i.received_at, i.id))
+    ]
+    both = sa.union_all(*branches).subquery()
+    return sa.select(both).order_by(both.c.at.desc(), both.c.id.desc()).limit(limit)  # fmt: skip
+
+
+_THREAD = {cursor: _thread_page(after_cursor=cursor) for cursor in (False, True)}
+
+
+def _thread_message(row: Any) -> ThreadMessage:
+    (ident, direction, kind, to, from_, body, segments, status, at, sid, code, send_at, updated) = (
+        row
+    )
+    return ThreadMessage(
+        id=ident,
+        direction=Direction(direction),
+        kind=kind,
+        to=PhoneNumber(to),
+        from_=PhoneNumber(from_),
+        body=body,
+        # Inbound messages store no count: what the customer's text took.
+        segments=count_segments(body).segments if segments is None else segments,
+        status=status,
+        created_at=at,
+        provider_sid=sid,
+        error_code=code,
+        send_at=send_at,
+        updated_at=updated or at,
+    )
 
 
 def _load(row: sa.Row[Any]) -> Conversation:
@@ -142,6 +281,31 @@ class SqlConversations:
             query = query.where(sorts_before(_C.last_message_at, _C.phone, before))
         query = query.order_by(_C.last_message_at.desc(), _C.phone.desc()).limit(limit)
         return [_load(row) for row in self._db.conn.execute(query)]
+
+    def summaries(
+        self, business_id: str, *, before: tuple[datetime, str] | None, limit: int
+    ) -> Sequence[tuple[Conversation, ConsentRecord | None]]:
+        params: dict[str, Any] = {"p_business_id": business_id, "p_limit": limit}
+        if before is not None:
+            params["p_at"], params["p_tie"] = before
+        return [
+            _summary(row) for row in self._db.conn.execute(_SUMMARIES[before is not None], params)
+        ]
+
+    def thread(
+        self,
+        business_id: str,
+        phone: PhoneNumber,
+        *,
+        before: tuple[datetime, str] | None,
+        limit: int,
+    ) -> Sequence[ThreadMessage]:
+        params: dict[str, Any] = {"p_business_id": business_id, "p_phone": phone.e164}
+        params["p_limit"] = limit
+        if before is not None:
+            params["p_at"], params["p_tie"] = before
+        rows = self._db.conn.execute(_THREAD[before is not None], params)
+        return [_thread_message(row) for row in rows]
 
     def mark_read(self, business_id: str, phone: PhoneNumber) -> None:
         self._db.conn.execute(_MARK_READ, {"p_business_id": business_id, "p_phone": phone.e164})

@@ -1,0 +1,97 @@
+"""The conversation list and a thread page: how many statements they run, and that
+each seeks its index to the page's cursor on both engines (issue 12: 1M messages)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from neariq_sms import usecases as uc
+from neariq_sms.adapters.clock import SystemClock
+from neariq_sms.adapters.sql import SqlUnitOfWork
+from neariq_sms.domain.phone import PhoneNumber
+
+CURSOR = (datetime(2026, 3, 10, 17, 0, tzinfo=UTC), "+15557654321")
+#: The tables a page reads, and the index each must seek on.
+PAGE_INDEXES = {
+    "conversations": "ix_conversations_business_id_last_message_at_phone",
+    "messages": "ix_messages_business_id_to_phone_created_at_id",
+    "inbound_messages": "ix_inbound_messages_business_id_from_phone_received_at_id",
+}
+
+
+@pytest.fixture
+def uow(engine: sa.Engine) -> SqlUnitOfWork:
+    return SqlUnitOfWork(engine)
+
+
+def _selects(engine: sa.Engine, run: Callable[[], Any]) -> list[tuple[str, Any]]:
+    """The SELECT statements (with their parameters) ``run`` sends to ``engine``."""
+    seen: list[tuple[str, Any]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            seen.append((statement, params))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        run()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    return seen
+
+
+def _plan(engine: sa.Engine, statement: str, params: Any) -> str:
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            return "\n".join(str(row[-1]) for row in rows)
+        # Empty tables: without this the planner rightly prefers a scan.
+        conn.exec_driver_sql("SET enable_seqscan = off")
+        return "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}", params))
+
+
+@pytest.fixture
+def pages(uow: SqlUnitOfWork) -> dict[str, Callable[[], Any]]:
+    business = uc.create_business("Aster", "growth", uow=uow, clock=SystemClock())
+    phone = PhoneNumber("+15557654321")
+    return {
+        "list": lambda: uc.list_conversations(business.id, CURSOR, uow=uow, clock=SystemClock()),
+        "thread": lambda: uc.conversation_messages(business.id, phone, CURSOR, uow=uow),
+    }
+
+
+@pytest.mark.parametrize("page", ["list", "thread"])
+def test_a_page_is_the_business_and_one_statement(
+    engine: sa.Engine, pages: dict[str, Callable[[], Any]], page: str
+) -> None:
+    """The threads come with their consent records, a thread's two directions in
+    one statement: every page costs two reads whatever its size."""
+    assert len(_selects(engine, pages[page])) == 2
+
+
+@pytest.mark.parametrize("page", ["list", "thread"])
+def test_a_deep_page_seeks_its_index_to_the_cursor(
+    engine: sa.Engine, pages: dict[str, Callable[[], Any]], page: str
+) -> None:
+    """``(at, key) < cursor`` is a row-value comparison: both engines start the
+    index range at the cursor instead of walking every newer entry to reach it."""
+    [_, (statement, params)] = _selects(engine, pages[page])
+    plan = _plan(engine, statement, params)
+    used = [name for table, name in PAGE_INDEXES.items() if f" {table} " in f" {statement} "]
+    assert used
+    for index in used:
+        lines = [line for line in plan.splitlines() if index in line or "Index Cond" in line]
+        if engine.dialect.name == "sqlite":
+            [search] = [line for line in lines if index in line]
+            assert search.startswith("SEARCH"), plan
+            assert ")<(?,?)" in search, plan
+        else:
+            assert any("ROW(" in line and "Index Cond" in line for line in lines), plan
+    assert "SCAN conversations" not in plan
+    assert "Seq Scan" not in plan
