@@ -20,7 +20,9 @@ def iso_utc(moment: datetime | None) -> str | None:
     """ISO-8601 in UTC with a ``Z``: ``2026-03-11T13:00:00Z``."""
     if moment is None:
         return None
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if moment.tzinfo is not UTC:  # storage hands back UTC already
+        moment = moment.astimezone(UTC)
+    return moment.isoformat().replace("+00:00", "Z")
 
 
 def status_body(status: SmsStatus) -> Json:

@@ -8,6 +8,7 @@ and thread rows are always the last rows a transaction locks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -138,54 +139,77 @@ def _summary(row: Any) -> tuple[Conversation, ConsentRecord | None]:
 
 
 def _thread_page(*, after_cursor: bool) -> sa.Select[Any]:
-    """A thread page in one statement: each direction's newest rows by its index
-    (no sort), only the columns a thread shows, merged by (at, id)."""
+    """A thread page in one statement: first the page's keys, from each direction's
+    index alone (newest first, no sort, no row read), merged by (at, id); then only
+    the page's rows, and only the columns a thread shows."""
     m, i = messages.c, inbound_messages.c
     key, limit = sa.bindparam("p_at", type_=UtcDateTime), sa.bindparam("p_limit", type_=sa.Integer)
-    outbound = _labelled(
-        m.id,
-        _text(Direction.OUTBOUND.value),
-        m.kind,
-        m.to_phone,
-        m.from_phone,
-        m.body,
-        m.segments,
-        m.status,
-        m.created_at,
-        m.provider_sid,
-        m.error_code,
-        m.send_at,
-        m.updated_at,
-    ).where(m.business_id == sa.bindparam("p_business_id"), m.to_phone == sa.bindparam("p_phone"))
-    inbound = _labelled(
-        i.id,
-        _text(Direction.INBOUND.value),
-        _text(INBOUND_KIND),
-        i.to_phone,
-        i.from_phone,
-        i.body,
-        sa.cast(sa.null(), sa.Integer),
-        _text(RECEIVED),
-        i.received_at,
-        i.provider_sid,
-        sa.cast(sa.null(), sa.Integer),
-        sa.cast(sa.null(), UtcDateTime),
-        i.received_at,
-    ).where(i.business_id == sa.bindparam("p_business_id"), i.from_phone == sa.bindparam("p_phone"))
-    if after_cursor:
-        outbound = outbound.where(sorts_before(m.created_at, m.id, (key, sa.bindparam("p_tie"))))
-        inbound = inbound.where(sorts_before(i.received_at, i.id, (key, sa.bindparam("p_tie"))))
-    # Each branch ordered and limited inside its own subquery, so that each
-    # stops after ``limit`` index entries.
-    branches = [
-        sa.select(branch.order_by(at.desc(), ident.desc()).limit(limit).subquery())
-        for branch, at, ident in ((outbound, m.created_at, m.id), (inbound, i.received_at, i.id))
-    ]
-    both = sa.union_all(*branches).subquery()
-    return sa.select(both).order_by(both.c.at.desc(), both.c.id.desc()).limit(limit)  # fmt: skip
+    keys = []
+    for at, ident, who, phone, side in (
+        (m.created_at, m.id, m.business_id, m.to_phone, 0),
+        (i.received_at, i.id, i.business_id, i.from_phone, 1),
+    ):
+        branch = sa.select(
+            at.label("at"), ident.label("id"), sa.literal_column(str(side)).label("side")
+        )
+        branch = branch.where(
+            who == sa.bindparam("p_business_id"), phone == sa.bindparam("p_phone")
+        )
+        if after_cursor:
+            branch = branch.where(sorts_before(at, ident, (key, sa.bindparam("p_tie"))))
+        # Ordered and limited inside its own subquery: each stops after ``limit`` entries.
+        keys.append(sa.select(branch.order_by(at.desc(), ident.desc()).limit(limit).subquery()))
+    both = sa.union_all(*keys).subquery()
+    page = sa.select(both).order_by(both.c.at.desc(), both.c.id.desc()).limit(limit).cte("page")
+    outbound = (
+        _labelled(
+            m.id,
+            _text(Direction.OUTBOUND.value),
+            m.kind,
+            m.to_phone,
+            m.from_phone,
+            m.body,
+            m.segments,
+            m.status,
+            m.created_at,
+            m.provider_sid,
+            m.error_code,
+            m.send_at,
+            m.updated_at,
+        )
+        .join_from(page, messages, m.id == page.c.id)
+        .where(page.c.side == 0)
+    )
+    inbound = (
+        _labelled(
+            i.id,
+            _text(Direction.INBOUND.value),
+            _text(INBOUND_KIND),
+            i.to_phone,
+            i.from_phone,
+            i.body,
+            sa.cast(sa.null(), sa.Integer),
+            _text(RECEIVED),
+            i.received_at,
+            i.provider_sid,
+            sa.cast(sa.null(), sa.Integer),
+            sa.cast(sa.null(), UtcDateTime),
+            i.received_at,
+        )
+        .join_from(page, inbound_messages, i.id == page.c.id)
+        .where(page.c.side == 1)
+    )
+    rows = sa.union_all(outbound, inbound).subquery()
+    return sa.select(rows).order_by(rows.c.at.desc(), rows.c.id.desc())  # fmt: skip
 
 
 _THREAD = {cursor: _thread_page(after_cursor=cursor) for cursor in (False, True)}
+
+
+#: Stored numbers are E.164 already: a page repeats a few (the thread's, the
+#: business's), each checked once.
+_phone = functools.lru_cache(maxsize=4096)(PhoneNumber)
+_DIRECTIONS = {d.value: d for d in Direction}
 
 
 def _thread_message(row: Any) -> ThreadMessage:
@@ -194,10 +218,10 @@ def _thread_message(row: Any) -> ThreadMessage:
     )
     return ThreadMessage(
         id=ident,
-        direction=Direction(direction),
+        direction=_DIRECTIONS[direction],
         kind=kind,
-        to=PhoneNumber(to),
-        from_=PhoneNumber(from_),
+        to=_phone(to),
+        from_=_phone(from_),
         body=body,
         # Inbound messages store no count: what the customer's text took.
         segments=count_segments(body).segments if segments is None else segments,
