@@ -108,8 +108,13 @@ def rejected_path(path: Path) -> Path:
     return path.with_name(f"{stem}.rejected.csv")
 
 
-#: Rows per transaction (and per progress update).
-BATCH_ROWS = 5000
+#: Rows per transaction. Large: every batch inserts into the random-order phone
+#: index, and fewer, larger sorted batches touch (and write back) each of its pages
+#: fewer times, which keeps a million-row import near linear time (issue 15).
+#: Memory stays flat at about 1 KB per row of a batch.
+BATCH_ROWS = 50_000
+#: Rows per progress update.
+PROGRESS_ROWS = 5_000
 
 
 class _CsvImport:
@@ -156,7 +161,7 @@ class _CsvImport:
                 if not "".join(row).strip():
                     continue
                 self.rows_read += 1
-                if self.rows_read % BATCH_ROWS == 0:
+                if self.rows_read % PROGRESS_ROWS == 0:
                     self.progress.update(self.rows_read)
                 if len(row) >= width:
                     phone: str | None = row[phone_col]

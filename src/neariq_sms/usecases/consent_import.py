@@ -136,20 +136,25 @@ def import_consents(
         else ConsentRow(i, r.get("phone"), r.get("consented_at"), r.get("source"))
         for i, r in enumerate(rows, start=1)
     )
-    while batch := list(islice(numbered, batch_size)):
-        _store_batch(uow, provenance, _wanted(batch, read, reject, report), clock, report)
-    return report
+    while True:
+        # A batch's rows are read as they stream by: only what it stores stays in memory.
+        wanted, rows_read = _wanted(islice(numbered, batch_size), read, reject, report)
+        if rows_read == 0:
+            return report
+        _store_batch(uow, provenance, wanted, clock, report)
 
 
 def _wanted(
-    batch: Sequence[ConsentRow],
+    batch: Iterable[ConsentRow],
     read: _RowReader,
     reject: Callable[[ConsentRow, SmsError], None],
     report: ImportReport,
-) -> _Wanted:
-    """The valid rows of a batch, one per phone: a later row counts only with a newer date."""
+) -> tuple[_Wanted, int]:
+    """The valid rows of a batch, one per phone (a later row counts only with a newer
+    date), and how many rows the batch had."""
     wanted: _Wanted = {}
-    for row in batch:
+    rows_read = 0
+    for rows_read, row in enumerate(batch, start=1):  # noqa: B007 - the count is answered
         try:
             number, slug, at = read(row)
         except SmsError as exc:
@@ -161,7 +166,7 @@ def _wanted(
             if at is None or (earlier[1] is not None and earlier[1] >= at):
                 continue
         wanted[number] = (slug, at)
-    return wanted
+    return wanted, rows_read
 
 
 def _store_batch(
