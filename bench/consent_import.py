@@ -43,6 +43,11 @@ HERE = Path(__file__).resolve().parent
 CLI = Path(sys.executable).with_name("neariq-sms")
 
 
+#: CPU seconds (user + system) of the last process :func:`_run` ran: on a shared
+#: machine they move less with the load than the wall time does.
+LAST_CPU_S = [0.0]
+
+
 def _run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
     """Run a whole process; (wall seconds, its peak RSS in MiB)."""
     cwd.mkdir(parents=True)
@@ -60,6 +65,7 @@ def _run(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple
     stderr = child.stderr.read().decode() if child.stderr else ""
     if child.returncode != 0:
         raise RuntimeError(f"{argv[:3]} failed ({child.returncode}): {stderr[-2000:]}")
+    LAST_CPU_S[0] = usage.ru_utime + usage.ru_stime
     return seconds, usage.ru_maxrss / 1024
 
 
@@ -101,6 +107,7 @@ def bench_import(workdir: Path, sizes: Sizes) -> tuple[dict[str, Any], Path, str
         cli: list[float] = []
         bare: list[float] = []
         rss: list[float] = []
+        cpu: list[float] = []
         rounds = sizes.import_rounds if rows == small else 1
         for attempt in range(rounds):
             for side in ("cli", "bare") if attempt % 2 == 0 else ("bare", "cli"):
@@ -114,6 +121,7 @@ def bench_import(workdir: Path, sizes: Sizes) -> tuple[dict[str, Any], Path, str
                     seconds, peak = _cli_side(csv_path, url, shop, run_dir)
                     _check("cli", _stored(url, consents, shop.business_id), rows)
                     cli.append(seconds)
+                    cpu.append(LAST_CPU_S[0])
                     rss.append(peak)
                     largest = (db, shop.business_id)
                 else:
@@ -130,11 +138,14 @@ def bench_import(workdir: Path, sizes: Sizes) -> tuple[dict[str, Any], Path, str
             "bare_s": round(statistics.median(bare), 2),
             "ratio": round(statistics.median(bare) / statistics.median(cli), 3),
             "cli_peak_rss_mib": round(max(rss), 1),
+            "cli_cpu_s": round(statistics.median(cpu), 2),
             "rounds": rounds,
         }
     s, big = results["runs"][str(small)], results["runs"][str(large)]
     results["rss_growth"] = round(big["cli_peak_rss_mib"] / s["cli_peak_rss_mib"] - 1, 3)
     results["time_growth"] = round(big["cli_s"] / s["cli_s"], 2)
+    results["cpu_growth"] = round(big["cli_cpu_s"] / s["cli_cpu_s"], 2)
+    results["bare_time_growth"] = round(big["bare_s"] / s["bare_s"], 2)
     results["size_growth"] = large / small
     results["target"] = (
         "small: cli >= 0.9x bare speed; large: peak RSS within 10%, time within 5.5x of small"

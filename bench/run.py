@@ -87,6 +87,10 @@ def render(results: dict[str, Any]) -> str:
             f"RSS {imp['rss_growth']:+.1%}, time {imp['time_growth']:.2f}x",
             imp["rss_growth"] <= 0.10 and imp["time_growth"] <= 5.5,
         )
+        row(
+            "2 import: large / small, CLI CPU time; bare loop time",
+            f"{imp['cpu_growth']:.2f}x; {imp['bare_time_growth']:.2f}x",
+        )
     if "import_pg" in results:
         pg = results["import_pg"]
         row(
