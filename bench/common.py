@@ -56,6 +56,10 @@ class Sizes:
     #: Section 6: stored messages, and timed GETs of each page.
     conversation_messages: int = 1_000_000
     conversation_requests: int = 1_000
+    #: Due scheduled messages across businesses, dispatched by two processes per side.
+    dispatch_messages: int = 10_000
+    dispatch_businesses: int = 100
+    dispatch_rounds: int = 3
 
 
 FULL = Sizes()
@@ -69,6 +73,9 @@ SMOKE = Sizes(
     rounds=2,
     conversation_messages=5_000,
     conversation_requests=40,
+    dispatch_messages=200,
+    dispatch_businesses=10,
+    dispatch_rounds=1,
 )
 
 

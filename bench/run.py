@@ -33,7 +33,7 @@ from bench.common import (
     machine,
 )
 
-SECTIONS = ("send", "import", "lookup", "http", "reads", "conversations")
+SECTIONS = ("send", "import", "lookup", "http", "reads", "conversations", "dispatch")
 RESULTS = Path(__file__).resolve().parent / "results.json"
 
 
@@ -137,6 +137,19 @@ def render(results: dict[str, Any]) -> str:
                 f"p50 {r['p50_ms']:.2f} p99 {r['p99_ms']:.2f} ms (< 5)",
                 r["p99_ms"] < 5.0,
             )
+    for d in results.get("dispatch", []):
+        row(
+            f"7 dispatch {d['messages']:,} due, {d['businesses']} businesses, {d['backend']}:"
+            " 2 x CLI / 2 x bare",
+            f"{d['library_s']:.1f} / {d['bare_s']:.1f} s = {d['ratio']:.2f}x (>= 0.8x)",
+            d["ratio"] >= 0.8,
+        )
+        lib = d["checks"]["library"]
+        row(
+            f"7 dispatch {d['backend']}: sent once / double sends",
+            f"{lib['queued']:,} of {d['messages']:,} / {d['double_sends']}",
+            d["correct"],
+        )
     for name, why in results.get("skipped", {}).items():
         row(f"{name}: skipped", why[:30])
     lines.append("")
@@ -149,6 +162,7 @@ def run(
 ) -> dict[str, Any]:
     from bench.consent_import import bench_import, bench_import_postgres
     from bench.conversations import bench_conversations
+    from bench.dispatch import bench_dispatch
     from bench.http_load import bench_http
     from bench.lookup import bench_lookup
     from bench.reads import bench_reads
@@ -211,6 +225,19 @@ def run(
             results["http"] = step("http load", lambda: bench_http(pg_url, sizes, workdir))
         else:
             results["skipped"]["4 HTTP"] = "no PostgreSQL URL"
+    if "dispatch" in only:
+        results["dispatch"] = [
+            step("dispatch sqlite", lambda: bench_dispatch("sqlite", workdir, sizes))
+        ]
+        if pg_url:
+            results["dispatch"].append(
+                step(
+                    "dispatch postgresql",
+                    lambda: bench_dispatch("postgresql", workdir, sizes, pg_url),
+                )
+            )
+        else:
+            results["skipped"]["7 dispatch postgresql"] = "no PostgreSQL URL"
     results["seconds"] = round(time.perf_counter() - started, 1)
     return results
 
@@ -244,11 +271,13 @@ def main(argv: list[str] | None = None) -> int:
         for name in ("import", "import_pg", "lookup", "http", "reads", "conversations")
         if name in results and not results[name]["met"]
     ] + [f"send {s['backend']}" for s in results.get("send", []) if not s["met"]]
+    missed += [f"dispatch {d['backend']}" for d in results.get("dispatch", []) if not d["met"]]
     if missed:
         print(f"targets missed: {', '.join(missed)}", file=sys.stderr)
     # In smoke size the figures mean nothing; only a correctness failure fails it.
     http_wrong = "http" in results and not results["http"]["met"]
-    if http_wrong or (args.strict and missed):
+    dispatch_wrong = any(not d["correct"] for d in results.get("dispatch", []))
+    if http_wrong or dispatch_wrong or (args.strict and missed):
         return 1
     return 0
 
