@@ -4,8 +4,8 @@ A loop a developer writes by hand over the library's own ``messages`` table:
 claim one due row with one conditional ``UPDATE .. RETURNING`` (SQLite, under
 ``BEGIN IMMEDIATE``; PostgreSQL: its ``SELECT .. FOR UPDATE SKIP LOCKED``), call
 the provider, record the sid and status. No re-check of any rule, no refunds.
-The "provider" is the sandbox's own work, written out in SQL: is the sender a
-number of the account (one read), then one row in ``sandbox_messages`` in a
+The "provider" is the sandbox's own work, written out in SQL: one row in
+``sandbox_messages``, kept only if the sender is a number of the account, in a
 transaction of its own — what ``neariq-sms dispatch --sandbox`` pays per send
 too, so that both sides pay the same provider and are counted the same way.
 No library code: only the standard library and the driver are imported.
@@ -29,10 +29,10 @@ _CLAIM = (
     " ORDER BY send_at, id LIMIT 1{lock}) AND status = 'scheduled'"
     " RETURNING id, from_phone, to_phone, body"
 )
-_OWNS = "SELECT 1 FROM sandbox_numbers WHERE number = {p}"
 _RECORD_CALL = (
     "INSERT INTO sandbox_messages (sid, from_phone, to_phone, body, sent_at, message_id)"
-    " VALUES ({p}, {p}, {p}, {p}, {p}, {p})"
+    " SELECT {p}, {p}, {p}, {p}, {p}, {p}"
+    " WHERE EXISTS (SELECT 1 FROM sandbox_numbers WHERE number = {p}) RETURNING sid"
 )
 _RECORD_SENT = (
     "UPDATE messages SET status = 'queued', provider_sid = {p}, updated_at = {p}"
@@ -48,7 +48,7 @@ def _sqlite(path: str) -> int:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     claim = _CLAIM.format(p="?", lock="")
-    owns, call, sent = (s.format(p="?") for s in (_OWNS, _RECORD_CALL, _RECORD_SENT))
+    call, sent = (s.format(p="?") for s in (_RECORD_CALL, _RECORD_SENT))
 
     def now() -> str:
         return datetime.now(UTC).replace(tzinfo=None).strftime(SQLITE_TIME)
@@ -62,10 +62,9 @@ def _sqlite(path: str) -> int:
     done = 0
     while (row := write(claim, (now(), now()))) is not None:
         message_id, from_phone, to_phone, body = row
-        if conn.execute(owns, (from_phone,)).fetchone() is None:
-            raise SystemExit(f"{from_phone} is not a sandbox number")
         sid = f"SM{uuid.uuid4().hex}"
-        write(call, (sid, from_phone, to_phone, body, now(), message_id))
+        if write(call, (sid, from_phone, to_phone, body, now(), message_id, from_phone)) is None:
+            raise SystemExit(f"{from_phone} is not a sandbox number")
         write(sent, (sid, now(), message_id))
         done += 1
     conn.close()
@@ -76,7 +75,7 @@ def _postgresql(dsn: str) -> int:
     import psycopg
 
     claim = _CLAIM.format(p="%s", lock=" FOR UPDATE SKIP LOCKED")
-    owns, call, sent = (s.format(p="%s") for s in (_OWNS, _RECORD_CALL, _RECORD_SENT))
+    call, sent = (s.format(p="%s") for s in (_RECORD_CALL, _RECORD_SENT))
     done = 0
     with psycopg.connect(dsn, autocommit=True) as conn:
         while True:
@@ -86,11 +85,12 @@ def _postgresql(dsn: str) -> int:
             if row is None:
                 break
             message_id, from_phone, to_phone, body = row
-            if conn.execute(owns, (from_phone,)).fetchone() is None:
-                raise SystemExit(f"{from_phone} is not a sandbox number")
             sid = f"SM{uuid.uuid4().hex}"
             with conn.transaction():
-                conn.execute(call, (sid, from_phone, to_phone, body, datetime.now(UTC), message_id))
+                at = datetime.now(UTC)
+                params = (sid, from_phone, to_phone, body, at, message_id, from_phone)
+                if conn.execute(call, params).fetchone() is None:
+                    raise SystemExit(f"{from_phone} is not a sandbox number")
             with conn.transaction():
                 conn.execute(sent, (sid, datetime.now(UTC), message_id))
             done += 1

@@ -97,7 +97,8 @@ def seed(url: str, businesses: int, messages: int) -> int:
 
 
 def _pg_clone(url: str, template: str, name: str) -> str:
-    admin = sa.create_engine(sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    server = sa.make_url(url).set(database="postgres")
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -156,8 +157,9 @@ def check(url: str, expected: int) -> dict[str, Any]:
                 " (SELECT 1 FROM sandbox_messages s WHERE s.message_id = m.id)"
             ).scalar_one()
             allowance_off = conn.exec_driver_sql(
-                "SELECT count(*) FROM allowances a WHERE a.used <> (SELECT coalesce(sum(m.units), 0)"
-                " FROM messages m WHERE m.business_id = a.business_id AND m.period = a.period)"
+                "SELECT count(*) FROM allowances a WHERE a.used <>"
+                " (SELECT coalesce(sum(m.units), 0) FROM messages m"
+                " WHERE m.business_id = a.business_id AND m.period = a.period)"
             ).scalar_one()
     finally:
         engine.dispose()
@@ -210,9 +212,7 @@ def bench_dispatch(
             else:
                 url = _pg_clone(seed_url, BENCH_DB_NAME, f"{BENCH_DB_NAME}_run")
             argv = _library_argv() if side == "library" else _bare_argv(backend, url)
-            seconds, outputs = run_pair(
-                [argv, argv], run_dir, {"NEARIQ_SMS_DATABASE_URL": url}
-            )
+            seconds, outputs = run_pair([argv, argv], run_dir, {"NEARIQ_SMS_DATABASE_URL": url})
             figures = check(url, due)
             if side not in checks or not figures["correct"]:
                 checks[side] = figures  # a wrong state in any round is the one shown

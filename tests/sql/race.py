@@ -7,6 +7,8 @@ string: ``ok:<id>`` or the domain error's code.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import uuid
@@ -15,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from threading import Barrier
 from typing import Any
+
+import sqlalchemy as sa
 
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.clock import ManualClock
@@ -186,3 +190,28 @@ def send_over_http_each_round(
         )
         outcomes.append(f"{answer.status}:{answer.json().get('code', 'ok')}")
     return outcomes
+
+
+def cli_url(spec: DbSpec) -> str:
+    """The database as a URL the CLI takes (PostgreSQL: the test's schema in it)."""
+    url, schema = spec
+    if schema is None:
+        return url
+    return str(
+        sa.make_url(url)
+        .update_query_dict({"options": f"-csearch_path={schema}"})
+        .render_as_string(hide_password=False)
+    )
+
+
+def dispatch_cli(spec: DbSpec, barrier: Barrier) -> str:
+    """``neariq-sms dispatch --sandbox`` (the CLI's own entry point, in this process),
+    all workers starting at once: ``"<exit status>:<what it printed>"``."""
+    from neariq_sms.cli import main
+
+    os.environ["NEARIQ_SMS_DATABASE_URL"] = cli_url(spec)
+    printed = io.StringIO()
+    barrier.wait()
+    with contextlib.redirect_stdout(printed):
+        status = main(["dispatch", "--sandbox"])
+    return f"{status}:{' '.join(printed.getvalue().split())}"

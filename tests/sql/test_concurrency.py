@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from multiprocessing.managers import SyncManager
 from multiprocessing.pool import Pool
 from pathlib import Path
@@ -19,7 +20,10 @@ import sqlalchemy as sa
 
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.clock import ManualClock
+from neariq_sms.adapters.memory import SimulatedTelephony
 from neariq_sms.adapters.sql import SqlUnitOfWork
+from neariq_sms.adapters.sql.sandbox import SqlSandboxState
+from neariq_sms.adapters.sql.tables import allowances, messages, sandbox_messages
 from neariq_sms.domain.allowance import period_of
 from neariq_sms.domain.messages import MessageStatus
 from neariq_sms.domain.phone import PhoneNumber
@@ -36,6 +40,8 @@ CONTENDERS = 8
 OPTED_OUT_ROUNDS, OPTED_OUT_WORKERS = 20, 15
 TIMEOUT = 120
 NUMBER = "+15125550123"
+#: Two dispatchers race over this many due messages of this many businesses.
+DUE_MESSAGES, DISPATCH_SHOPS = 200, 4
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -65,6 +71,30 @@ def _business(uow: SqlUnitOfWork, clock: ManualClock, log: Path, *, number: bool
         telephony = race.FileTelephony(log)
         uc.provision_number(business.id, NUMBER, uow=uow, telephony=telephony, clock=clock)
     return business.id
+
+
+def _due_messages(uow: SqlUnitOfWork) -> list[str]:
+    """DUE_MESSAGES review requests asked for in quiet hours two days ago, across
+    DISPATCH_SHOPS businesses holding numbers of this database's sandbox: each
+    stored ``scheduled`` with its units reserved, and due now."""
+    asked = datetime.now(UTC).replace(hour=10, minute=0, second=0, microsecond=0)
+    clock = ManualClock(asked - timedelta(days=2))  # 02:00-05:00 across the US
+    telephony = SimulatedTelephony(state=SqlSandboxState(uow.engine), clock=clock)
+    per_shop = DUE_MESSAGES // DISPATCH_SHOPS
+    due = []
+    for b in range(DISPATCH_SHOPS):
+        shop = uc.create_business(f"Shop {b}", "growth", uow=uow, clock=clock).id
+        [first, *_] = uc.search_numbers(shop, "512", uow=uow, telephony=telephony)
+        uc.provision_number(shop, first.number, uow=uow, telephony=telephony, clock=clock)
+        phones = [f"+1512200{b:02d}{i:02d}" for i in range(per_shop)]
+        uc.import_consents(shop, [{"phone": p} for p in phones], uow=uow, clock=clock)
+        for phone in phones:
+            sent = uc.send_review_request(
+                shop, phone, "Jane", uow=uow, telephony=telephony, clock=clock
+            )
+            assert sent.status is MessageStatus.SCHEDULED
+            due.append(sent.message_id)
+    return due
 
 
 def _report(engine: str, race_name: str, **figures: object) -> None:
@@ -244,3 +274,32 @@ def test_racing_sends_to_a_carrier_opted_out_recipient_never_deadlock(
     assert {(c.opted_out, c.opt_out_source) for c in consents if c is not None} == {
         (True, "provider")
     }
+
+
+def test_two_dispatchers_at_once_send_every_due_message_exactly_once(
+    processes: tuple[Pool, SyncManager], database: race.DbSpec
+) -> None:
+    """Two ``neariq-sms dispatch --sandbox`` at once on 200 due messages: each sent
+    once (counted at the shared sandbox, by message id), none left, units as reserved."""
+    uow = race.open_uow(database)
+    due = _due_messages(uow)
+
+    outcomes = _race(processes, race.dispatch_cli, [(database,), (database,)])
+
+    with uow.engine.connect() as conn:
+        calls = Counter(conn.execute(sa.select(sandbox_messages.c.message_id)).scalars())
+        statuses = Counter(conn.execute(sa.select(messages.c.status)).scalars())
+        used = sum(conn.execute(sa.select(allowances.c.used)).scalars())
+        units = sum(conn.execute(sa.select(messages.c.units)).scalars())
+    _report(
+        "sqlite" if database[1] is None else "postgres",
+        "dispatch",
+        due=len(due),
+        dispatchers=outcomes,
+        provider_calls=sum(calls.values()),
+        statuses=dict(statuses),
+    )
+    assert [o.split(":")[0] for o in outcomes] == ["0", "0"]
+    assert calls == Counter(due)  # every message once: no double send, none missing
+    assert statuses == {MessageStatus.QUEUED.value: len(due)}
+    assert used == units == len(due)

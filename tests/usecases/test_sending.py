@@ -4,6 +4,7 @@ allowance by segments, quiet hours and dispatch, provider rejections."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -522,6 +523,44 @@ def test_a_scheduled_message_the_provider_rejects_is_failed_and_refunded(
     clock.set(MORNING_IN_AUSTIN)
     assert uc.dispatch_due(uow=uow, telephony=telephony, clock=clock).failed == 1
     assert used(uow, business.id, clock) == 0
+
+
+class _StoppedAtSend:
+    """The provider, until its ``at``-th send: there the dispatcher is stopped
+    (Ctrl-C arrives) before the provider answered."""
+
+    configured = True
+
+    def __init__(self, inner: SimulatedTelephony, at: int) -> None:
+        self.inner, self.at, self.sends = inner, at, 0
+
+    def send(self, **kwargs: Any) -> Any:
+        self.sends += 1
+        if self.sends == self.at:
+            raise KeyboardInterrupt
+        return self.inner.send(**kwargs)
+
+
+def test_a_dispatch_stopped_midway_records_what_it_sent_and_gives_the_rest_back(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """Stopped at the second of three claimed messages: the first is recorded sent, the
+    second (its outcome unknown) stays submitting for reconcile, the third is due again."""
+    recipients = (CUSTOMER, OTHER_CUSTOMER, "+15557654323")
+    business = ready_business(uow, telephony, clock, consent=recipients)
+    clock.set(NIGHT_IN_AUSTIN)
+    for to in recipients:
+        send(uow, telephony, clock, business.id, to=to)
+    clock.set(MORNING_IN_AUSTIN)
+
+    with pytest.raises(KeyboardInterrupt):
+        uc.dispatch_due(uow=uow, telephony=_StoppedAtSend(telephony, 2), clock=clock)  # type: ignore[arg-type]
+
+    statuses = sorted(m.status.value for m in messages(uow, business.id))
+    assert statuses == ["queued", "scheduled", "submitting"]
+    assert uc.dispatch_due(uow=uow, telephony=telephony, clock=clock).submitted == 1
+    assert len(telephony.sent) == 2
+    assert used(uow, business.id, clock) == 3
 
 
 def test_the_allowance_of_a_scheduled_message_is_the_month_it_goes_out_in(

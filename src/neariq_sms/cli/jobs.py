@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
+from types import FrameType
 
 from neariq_sms import usecases as uc
 from neariq_sms.cli.common import CliError, Commands, add_sandbox_flag, emit, storage_services
 
+#: Messages one dispatcher claims per transaction: a crash (SIGKILL) leaves at most
+#: this many ``submitting`` for ``reconcile``; a stop it can catch gives them back.
+DISPATCH_BATCH = 100
+
+
+def _stop_on_sigterm() -> None:
+    """SIGTERM (a job runner stopping the job) raises SystemExit as Ctrl-C raises
+    KeyboardInterrupt, so the dispatch gives back what it claimed and did not send."""
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        raise SystemExit(128 + signum)
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, stop)
+
 
 def cmd_dispatch(args: argparse.Namespace) -> int:
     s = storage_services(sandbox=args.sandbox)
-    batch = 100
+    _stop_on_sigterm()
+    batch = DISPATCH_BATCH
     totals = [0, 0, 0]
     while True:
         report = uc.dispatch_due(uow=s.uow, telephony=s.telephony, clock=s.clock, limit=batch)
@@ -47,8 +66,13 @@ def register(commands: Commands) -> None:
     dispatch = commands.add_parser(
         "dispatch",
         help="send scheduled messages that are due",
-        description="Send the scheduled messages that are due (for cron or a job runner)."
-        " Safe to run often and from several hosts at once.",
+        description="Send the scheduled messages that are due (for cron or a job runner),"
+        " then exit: it claims them in batches of 100 and stops when none is left due,"
+        " printing how many were submitted, failed at the provider, or canceled (the"
+        " recipient opted out, the business lost its plan or number, a reminder's"
+        " appointment began; their units given back). Safe to run often, and several at"
+        " once (processes or hosts) to send a large backlog faster: each claims its own"
+        " batches, without waiting for the others, and no message is sent twice.",
     )
     add_sandbox_flag(dispatch)
     dispatch.set_defaults(func=cmd_dispatch)

@@ -22,6 +22,7 @@ from neariq_sms.domain.messages import (
     MessageStatus,
     OutboundMessage,
     SendAnswer,
+    SentMessage,
 )
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.registration import SenderRegistration
@@ -231,6 +232,13 @@ class MessageRepository(Protocol):
         """
         ...
 
+    def record_sent(self, sends: Sequence[tuple[str, SentMessage]], *, now: datetime) -> None:
+        """Step three of many sends at once, by message id: each message still
+        ``submitting`` takes the provider's sid and status (and ``updated_at``);
+        one that a status callback moved on already keeps its own. What
+        :meth:`transition` from ``submitting`` does, in one statement for all."""
+        ...
+
     def record_answer(self, message_id: str, answer: SendAnswer) -> None:
         """Keep what the first request of a send answered; a message that already
         has an answer keeps it (the first answer is the one repeats get)."""
@@ -246,8 +254,17 @@ class MessageRepository(Protocol):
         counting messages that never went out (failed, canceled)."""
         ...
 
-    def due(self, now: datetime, limit: int) -> Sequence[OutboundMessage]:
-        """Scheduled messages whose ``send_at`` has come, oldest first."""
+    def claim_due(self, now: datetime, limit: int) -> Sequence[OutboundMessage]:
+        """Claim up to ``limit`` scheduled messages whose ``send_at`` has come:
+        each moves to ``submitting``, oldest ``send_at`` first; returns them as
+        they now are, in that order.
+
+        Concurrent callers claim disjoint messages and never wait for one
+        another's claims (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite holds
+        the write lock): the base of running several dispatchers. The claimed
+        rows stay locked until the transaction ends, so a transaction that would
+        cancel them waits, and then finds them no longer scheduled.
+        """
         ...
 
     def scheduled_for(self, business_id: str) -> Sequence[OutboundMessage]:

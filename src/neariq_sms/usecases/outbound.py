@@ -13,7 +13,7 @@ What a kind adds is its body (and its own rules in the domain decision).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NoReturn
 
@@ -280,8 +280,42 @@ def submit(
         provider's refusal, after the message was failed and refunded (or,
         when the outcome is unknown, left ``submitting`` for reconciliation).
     """
+    sent = call_provider(
+        message,
+        uow=uow,
+        telephony=telephony,
+        clock=clock,
+        messaging_service_sid=messaging_service_sid,
+    )
+    with uow:
+        updated = uow.messages.transition(
+            message.id,
+            allowed_from={MessageStatus.SUBMITTING},
+            to=sent.status,
+            now=clock.now(),
+            provider_sid=sent.provider_sid,
+        )
+        uow.messages.record_answer(message.id, SendAnswer(status=sent.status))
+        uow.commit()
+    log.info("%s submitted message=%s sid=%s", message.kind.value, message.id, sent.provider_sid)
+    # A status callback may have moved it on already: the answer is what the provider said.
+    return attrs.evolve(updated or message, status=sent.status, provider_sid=sent.provider_sid)
+
+
+def call_provider(
+    message: OutboundMessage,
+    *,
+    uow: UnitOfWork,
+    telephony: TelephonyProvider,
+    clock: Clock,
+    messaging_service_sid: str | None = None,
+) -> SentMessage:
+    """Step two of a send: the provider's answer for a ``submitting`` message,
+    which :func:`record_sent` then records. A refusal is recorded here (the
+    message failed and refunded; or, when the outcome is unknown, left
+    ``submitting`` for reconciliation) and raised, as :func:`submit` raises it."""
     try:
-        sent = _provider_send(message, telephony, clock, messaging_service_sid)
+        return _provider_send(message, telephony, clock, messaging_service_sid)
     except ProviderError as exc:
         if exc.ambiguous:
             log.warning(
@@ -304,19 +338,29 @@ def submit(
     except SmsError as exc:
         _fail(message, exc, uow=uow, clock=clock, error_code=None)
         raise
+
+
+def record_sent(
+    sends: Sequence[tuple[OutboundMessage, SentMessage]], *, uow: UnitOfWork, clock: Clock
+) -> None:
+    """Step three of many sends the provider accepted, in one transaction: each
+    message's sid and status, and its answer unless it has one.
+
+    Until this commits the messages stay ``submitting``: a crash before leaves
+    them to reconciliation, which finds them at the provider (and so does
+    their first status callback)."""
+    if not sends:
+        return
     with uow:
-        updated = uow.messages.transition(
-            message.id,
-            allowed_from={MessageStatus.SUBMITTING},
-            to=sent.status,
-            now=clock.now(),
-            provider_sid=sent.provider_sid,
-        )
-        uow.messages.record_answer(message.id, SendAnswer(status=sent.status))
+        uow.messages.record_sent([(m.id, sent) for m, sent in sends], now=clock.now())
+        for message, sent in sends:
+            if message.answer is None:  # a scheduled message's answer is "scheduled"
+                uow.messages.record_answer(message.id, SendAnswer(status=sent.status))
         uow.commit()
-    log.info("%s submitted message=%s sid=%s", message.kind.value, message.id, sent.provider_sid)
-    # A status callback may have moved it on already: the answer is what the provider said.
-    return attrs.evolve(updated or message, status=sent.status, provider_sid=sent.provider_sid)
+    for message, sent in sends:
+        log.info(
+            "%s submitted message=%s sid=%s", message.kind.value, message.id, sent.provider_sid
+        )
 
 
 def _provider_send(
@@ -432,8 +476,10 @@ def replay(existing: OutboundMessage, recipient: PhoneNumber) -> SendResult:
 __all__ = [
     "Outgoing",
     "SendResult",
+    "call_provider",
     "cancel_all_scheduled",
     "cancel_scheduled",
+    "record_sent",
     "registration_of",
     "replay",
     "send_outbound",

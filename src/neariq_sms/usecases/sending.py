@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 
 import attrs
 
-from neariq_sms.domain.business import Business
+from neariq_sms.domain.business import Business, SmsNumber
+from neariq_sms.domain.consent import ConsentRecord
 from neariq_sms.domain.errors import InvalidField, SmsError, SmsNotConfigured
-from neariq_sms.domain.messages import MessageKind, MessageStatus, OutboundMessage, StatusReport
+from neariq_sms.domain.messages import (
+    MessageKind,
+    MessageStatus,
+    OutboundMessage,
+    SentMessage,
+    StatusReport,
+)
 from neariq_sms.domain.parsing import (
     parse_customer_name,
     parse_idempotency_key,
@@ -18,7 +25,7 @@ from neariq_sms.domain.parsing import (
 )
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
-from neariq_sms.domain.registration import BLOCKED_SEND_CODES
+from neariq_sms.domain.registration import BLOCKED_SEND_CODES, SenderRegistration
 from neariq_sms.domain.review import render_review_request
 from neariq_sms.domain.segments import MAX_BODY_CHARS
 from neariq_sms.domain.sendable import check_sendable, still_due
@@ -29,10 +36,11 @@ from neariq_sms.usecases._common import log, store_opt_out
 from neariq_sms.usecases.outbound import (
     Outgoing,
     SendResult,
+    call_provider,
     cancel_scheduled,
+    record_sent,
     registration_of,
     send_outbound,
-    submit,
     texted_in,
 )
 
@@ -105,13 +113,17 @@ def dispatch_due(
     policy: Policy = DEFAULT_POLICY,
     limit: int = 100,
 ) -> DispatchReport:
-    """Send the scheduled messages whose time has come (for cron or a job runner).
+    """Send up to ``limit`` scheduled messages whose time has come (for cron or a
+    job runner); a report with fewer than ``limit`` in all means none is left due.
 
-    Each message is claimed by one conditional update, so several dispatchers
-    may run at once without sending anything twice. The send rules are checked
-    again (:func:`~neariq_sms.domain.sendable.check_sendable`): a message whose
-    recipient opted out meanwhile, or whose business lost its plan or number,
-    is canceled and its units given back. Safe to call at any time, repeatedly.
+    One transaction claims the batch (each message ``submitting``: several
+    dispatchers at once claim disjoint batches without waiting for one another)
+    and checks the send rules again for each
+    (:func:`~neariq_sms.domain.sendable.check_sendable`): a message whose
+    recipient opted out meanwhile, whose business lost its plan or number, or a
+    reminder whose appointment began, is canceled and its units given back.
+    Then each is sent, and recorded, as every send is. Safe to call at any
+    time, repeatedly, from several processes.
 
     Raises:
         SmsNotConfigured: when there is no provider.
@@ -120,49 +132,83 @@ def dispatch_due(
         raise SmsNotConfigured()
     now = clock.now()
     with uow:
-        due = list(uow.messages.due(now, limit))
-    submitted = failed = canceled = 0
-    for message in due:
-        with uow:
-            try:
-                service = _recheck(uow, message, policy=policy, now=now)
-            except SmsError as exc:
-                canceled += cancel_scheduled(uow, message, now=now)
-                uow.commit()
-                log.info("scheduled message canceled message=%s: %s", message.id, exc.code)
-                continue
-            claimed = uow.messages.transition(
-                message.id,
-                allowed_from={MessageStatus.SCHEDULED},
-                to=MessageStatus.SUBMITTING,
-                now=now,
-            )
-            uow.commit()
-        if claimed is None:
-            continue  # another dispatcher has it
+        claimed = uow.messages.claim_due(now, limit)
+        ready = _still_sendable(uow, claimed, policy=policy, now=now)
+        uow.commit()
+    sent: list[tuple[OutboundMessage, SentMessage]] = []
+    failed = 0
+    for position, (message, service) in enumerate(ready):
         try:
-            submit(
-                claimed, uow=uow, telephony=telephony, clock=clock, messaging_service_sid=service
+            answer = call_provider(
+                message, uow=uow, telephony=telephony, clock=clock, messaging_service_sid=service
             )
-            submitted += 1
+            sent.append((message, answer))
         except SmsError as exc:
             failed += 1
             log.warning("scheduled message not sent message=%s: %s", message.id, exc.code)
-    return DispatchReport(submitted=submitted, failed=failed, canceled=canceled)
+        except BaseException:
+            # Stopped (a signal, storage gone): what was sent is recorded, and the
+            # ones not tried yet are due again (best effort: else reconciliation).
+            _settle(uow, sent, [m for m, _ in ready[position + 1 :]], clock=clock)
+            raise
+    record_sent(sent, uow=uow, clock=clock)
+    return DispatchReport(submitted=len(sent), failed=failed, canceled=len(claimed) - len(ready))
+
+
+#: What the re-check reads once per business of a batch: the business, its number,
+#: its sender registration (when required), its recipients' consents.
+_Sender = tuple[Business | None, SmsNumber | None, SenderRegistration | None]
+
+
+def _still_sendable(
+    uow: UnitOfWork, claimed: Sequence[OutboundMessage], *, policy: Policy, now: datetime
+) -> list[tuple[OutboundMessage, str | None]]:
+    """Inside the claim's transaction: the claimed messages that may still go out,
+    each with the Messaging Service it goes through (registration required); the
+    others are canceled and refunded. Each business, its number, registration and
+    recipients' consents are read once for the batch.
+
+    Plain reads: the claim holds the message rows (ports.storage's lock order
+    puts consent rows before them), so a transaction that cancels them waits
+    for this one, and an opt-out committed before is read here."""
+    senders: dict[str, _Sender] = {}
+    consents: dict[str, Mapping[PhoneNumber, ConsentRecord]] = {}
+    for b in dict.fromkeys(m.business_id for m in claimed):
+        senders[b] = (
+            uow.businesses.get(b),
+            uow.numbers.holding(b),
+            registration_of(uow, b, policy),
+        )
+        consents[b] = uow.consents.get_many(b, {m.to for m in claimed if m.business_id == b})
+    ready = []
+    for message in claimed:
+        consent = consents[message.business_id].get(message.to)
+        try:
+            service = _recheck(
+                uow, message, senders[message.business_id], consent, policy=policy, now=now
+            )
+        except SmsError as exc:
+            cancel_scheduled(uow, message, now=now)
+            log.info("scheduled message canceled message=%s: %s", message.id, exc.code)
+            continue
+        ready.append((message, service))
+    return ready
 
 
 def _recheck(
-    uow: UnitOfWork, message: OutboundMessage, *, policy: Policy, now: datetime
+    uow: UnitOfWork,
+    message: OutboundMessage,
+    sender: _Sender,
+    consent: ConsentRecord | None,
+    *,
+    policy: Policy,
+    now: datetime,
 ) -> str | None:
-    """Inside an open unit of work: the send rules again for a scheduled message at
-    its send time (the consent row locked); raises the first one it now breaks.
-    Returns the Messaging Service it goes through (registration required)."""
-    business = uow.businesses.get(message.business_id)
-    consent = uow.consents.get(message.business_id, message.to, for_update=True)
-    number = uow.numbers.holding(message.business_id)
+    """The send rules again for a scheduled message at its send time; raises the
+    first one it now breaks. Returns the Messaging Service it goes through."""
+    business, number, registration = sender
     replying = message.kind is MessageKind.REPLY
     in_window = replying and texted_in(uow, message.business_id, message.to, now)
-    registration = registration_of(uow, message.business_id, policy)
     check_sendable(
         business, number, consent, kind=message.kind, policy=policy, now=now,
         in_reply_window=in_window, registration=registration,
@@ -170,6 +216,34 @@ def _recheck(
     if not still_due(message, now):
         raise InvalidField("appointmentAt", "has begun: the reminder is too late")
     return registration.messaging_service_sid if registration else None
+
+
+def _settle(
+    uow: UnitOfWork,
+    sent: Sequence[tuple[OutboundMessage, SentMessage]],
+    untried: Sequence[OutboundMessage],
+    *,
+    clock: Clock,
+) -> None:
+    """A dispatch stopped midway: record what the provider accepted, and give the
+    claimed messages never handed to it back to the dispatchers. Best effort: if
+    storage is gone too, reconciliation settles them (they stay ``submitting``)."""
+    try:
+        record_sent(sent, uow=uow, clock=clock)
+        if not untried:
+            return
+        now = clock.now()
+        with uow:
+            for message in untried:
+                uow.messages.transition(
+                    message.id,
+                    allowed_from={MessageStatus.SUBMITTING},
+                    to=MessageStatus.SCHEDULED,
+                    now=now,
+                )
+            uow.commit()
+    except Exception as exc:  # the error that stopped the dispatch is the one to raise
+        log.warning("dispatch stopped, %d claimed messages left submitting: %s", len(untried), exc)
 
 
 def handle_status_callback(report: StatusReport, *, uow: UnitOfWork, clock: Clock) -> bool:

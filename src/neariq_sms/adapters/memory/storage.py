@@ -36,6 +36,7 @@ from neariq_sms.domain.messages import (
     MessageStatus,
     OutboundMessage,
     SendAnswer,
+    SentMessage,
 )
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.registration import SenderRegistration
@@ -361,6 +362,16 @@ class _Messages:
             self._tx.put(self._s.message_sids, provider_sid, message_id)
         return updated
 
+    def record_sent(self, sends: Sequence[tuple[str, SentMessage]], *, now: datetime) -> None:
+        for message_id, sent in sends:
+            self.transition(
+                message_id,
+                allowed_from={MessageStatus.SUBMITTING},
+                to=sent.status,
+                now=now,
+                provider_sid=sent.provider_sid,
+            )
+
     def record_answer(self, message_id: str, answer: SendAnswer) -> None:
         current = self._s.messages[message_id]
         if current.answer is None:
@@ -385,13 +396,14 @@ class _Messages:
         ]
         return max(times, default=None)
 
-    def due(self, now: datetime, limit: int) -> Sequence[OutboundMessage]:
-        rows = [
-            m
-            for m in self._s.messages.values()
-            if m.status is MessageStatus.SCHEDULED and m.send_at is not None and m.send_at <= now
-        ]
-        return sorted(rows, key=lambda m: (m.send_at or now, m.id))[:limit]
+    def claim_due(self, now: datetime, limit: int) -> Sequence[OutboundMessage]:
+        due = sorted(
+            (m for m in self._s.messages.values() if m.status is MessageStatus.SCHEDULED),
+            key=lambda m: (m.send_at or now, m.id),
+        )
+        due = [m for m in due if m.send_at is not None and m.send_at <= now][:limit]
+        to = MessageStatus.SUBMITTING  # under the store's lock: every transition succeeds
+        return [self.transition(m.id, allowed_from={m.status}, to=to, now=now) or m for m in due]
 
     def scheduled_for(self, business_id: str) -> Sequence[OutboundMessage]:
         return [

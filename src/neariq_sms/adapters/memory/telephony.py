@@ -110,7 +110,10 @@ class SandboxState(Protocol):
         """Let go of the number held under ``sid``; nothing when there is none."""
         ...
 
-    def record(self, message: SentSms) -> None: ...
+    def record(self, message: SentSms) -> bool:
+        """Keep an accepted message if and only if its sender is a number the account
+        holds (one step); False, and nothing kept, when it is not."""
+        ...
 
     def sent(self) -> list[SentSms]:
         """Every accepted message, oldest first."""
@@ -154,9 +157,12 @@ class MemoryState:
         with self._lock:
             self._owned.pop(sid, None)
 
-    def record(self, message: SentSms) -> None:
+    def record(self, message: SentSms) -> bool:
         with self._lock:
+            if message.from_ not in self._owned.values():
+                return False
             self._sent.append(message)
+            return True
 
     def sent(self) -> list[SentSms]:
         with self._lock:
@@ -294,18 +300,17 @@ class SimulatedTelephony:
         messaging_service_sid: str | None = None,
     ) -> SentMessage:
         failure = self._begin("send")
-        if not self._state.owns(from_):
+        # A foreign sender is refused first, then a recipient that opted out at the carrier.
+        if to in self.carrier_opted_out and self._state.owns(from_):
+            raise RecipientOptedOut(provider_code=UNSUBSCRIBED_RECIPIENT)
+        sid = self._sid("SM")
+        sent = SentSms(sid, from_, to, body, self._now(), message_id, messaging_service_sid)
+        if not self._state.record(sent):
             raise ProviderError(
                 reason="the sender is not a number of this account", provider_code=21606
             )
-        if to in self.carrier_opted_out:
-            raise RecipientOptedOut(provider_code=UNSUBSCRIBED_RECIPIENT)
-        sid = self._sid("SM")
         if validity_period is not None:
             self.validity_periods[sid] = validity_period
-        self._state.record(
-            SentSms(sid, from_, to, body, self._now(), message_id, messaging_service_sid)
-        )
         if failure is not None:
             raise failure.error
         return SentMessage(provider_sid=sid, status=MessageStatus.QUEUED)

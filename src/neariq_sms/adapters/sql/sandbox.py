@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from neariq_sms.adapters.memory.registry import RegistryObject, RegistryState
 from neariq_sms.adapters.memory.telephony import SandboxState, SentSms
+from neariq_sms.adapters.sql.engine import READ_ONLY
 from neariq_sms.adapters.sql.statements import per_dialect
 from neariq_sms.adapters.sql.tables import (
     sandbox_messages,
@@ -32,6 +33,29 @@ _BUY = per_dialect(
         .on_conflict_do_nothing(index_elements=["number"])
         .returning(sandbox_numbers.c.sid)
     )
+)
+
+_OWNS = sa.select(sandbox_numbers.c.sid).where(sandbox_numbers.c.number == sa.bindparam("number"))
+_KEPT = (
+    "sid",
+    "from_phone",
+    "to_phone",
+    "body",
+    "sent_at",
+    "message_id",
+    "messaging_service_sid",
+)
+# One statement per send: kept only when the sender is held (no read first).
+# RETURNING rather than rowcount: drivers disagree on an INSERT .. SELECT's.
+_RECORD = (
+    sandbox_messages.insert()
+    .from_select(
+        _KEPT,
+        sa.select(*(sa.bindparam(n, type_=sandbox_messages.c[n].type) for n in _KEPT)).where(
+            sa.exists().where(sandbox_numbers.c.number == sa.bindparam("from_phone"))
+        ),
+    )
+    .returning(sandbox_messages.c.sid)
 )
 
 
@@ -57,9 +81,9 @@ class SqlSandboxState:
             return {sid: PhoneNumber(number) for sid, number in conn.execute(query)}
 
     def owns(self, number: PhoneNumber) -> bool:
-        query = sa.select(sandbox_numbers.c.sid).where(sandbox_numbers.c.number == number.e164)
-        with self.engine.connect() as conn:
-            return conn.execute(query).first() is not None
+        # Asked on every send: a read that takes no write lock (SQLite), statement built once.
+        with self.engine.connect().execution_options(**{READ_ONLY: True}) as conn:
+            return conn.execute(_OWNS, {"number": number.e164}).first() is not None
 
     def taken(self, prefix: str) -> set[PhoneNumber]:
         # Prefixes are "+1" and digits (an area code already checked by the use case),
@@ -80,10 +104,15 @@ class SqlSandboxState:
         with self.engine.begin() as conn:
             conn.execute(sa.delete(sandbox_numbers).where(sandbox_numbers.c.sid == sid))
 
-    def record(self, message: SentSms) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                sandbox_messages.insert(),
+    def record(self, message: SentSms) -> bool:
+        # One statement, atomic on its own: PostgreSQL runs it without BEGIN and
+        # COMMIT round trips (SQLite's BEGIN IMMEDIATE costs no round trip).
+        connection = self.engine.connect()
+        if self.engine.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        with connection as conn, conn.begin():
+            kept = conn.execute(
+                _RECORD,
                 {
                     "sid": message.sid,
                     "from_phone": message.from_.e164,
@@ -94,6 +123,7 @@ class SqlSandboxState:
                     "messaging_service_sid": message.messaging_service_sid,
                 },
             )
+            return kept.first() is not None
 
     def sent(self) -> list[SentSms]:
         return self._messages(sa.true())

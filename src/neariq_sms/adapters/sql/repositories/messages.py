@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from neariq_sms.adapters.sql.mapping import INBOUND, MESSAGE, answer_text
 from neariq_sms.adapters.sql.repositories.conversations import SqlConversations
 from neariq_sms.adapters.sql.statements import Db, one_of, per_dialect, sorts_before
-from neariq_sms.adapters.sql.tables import inbound_messages, messages
+from neariq_sms.adapters.sql.tables import UtcDateTime, inbound_messages, messages
 from neariq_sms.domain.conversations import INBOUND_KIND, Direction
 from neariq_sms.domain.errors import IdempotencyConflict, ReminderConflict
 from neariq_sms.domain.messages import (
@@ -26,6 +26,7 @@ from neariq_sms.domain.messages import (
     MessageStatus,
     OutboundMessage,
     SendAnswer,
+    SentMessage,
 )
 from neariq_sms.domain.phone import PhoneNumber
 
@@ -57,6 +58,62 @@ _REMINDER_RANK = sa.case(
     (messages.c.status == MessageStatus.SCHEDULED.value, 0),
     (one_of(messages.c.status, (s.value for s in NEVER_SENT)), 2),
     else_=1,
+)
+
+
+_SCHEDULED = MessageStatus.SCHEDULED.value
+
+
+def _claim_due(dialect: str) -> sa.Executable:
+    """One statement claims a batch. PostgreSQL skips the rows another
+    dispatcher's claim holds instead of waiting for them, and picks them in a
+    MATERIALIZED CTE: as an ``IN (subquery)`` the planner may run the LIMIT
+    subquery again per row, each run skipping the rows this very statement
+    updated, and claim more than the limit. SQLite renders no FOR UPDATE (its
+    write lock already makes claims disjoint) and runs the subquery once."""
+    due = (
+        sa.select(messages.c.id)
+        .where(
+            messages.c.status == _SCHEDULED,
+            messages.c.send_at <= sa.bindparam("now", type_=UtcDateTime),
+        )
+        .order_by(messages.c.send_at, messages.c.id)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .with_for_update(skip_locked=True)
+    )
+    picked = (
+        sa.select(due.cte("due").prefix_with("MATERIALIZED").c.id)
+        if dialect == "postgresql"
+        else due
+    )
+    return (
+        sa.update(messages)
+        .where(messages.c.id.in_(picked), messages.c.status == _SCHEDULED)
+        .values(
+            status=MessageStatus.SUBMITTING.value,
+            updated_at=sa.bindparam("now", type_=UtcDateTime),
+        )
+        .returning(*messages.c)
+    )
+
+
+_CLAIM_DUE = {name: _claim_due(name) for name in ("postgresql", "sqlite")}
+_RECORD_SENT = (
+    sa.update(messages)
+    .where(
+        messages.c.id == sa.bindparam("message_id"),
+        messages.c.status == MessageStatus.SUBMITTING.value,
+    )
+    .values(
+        status=sa.bindparam("new_status"),
+        provider_sid=sa.bindparam("sid"),
+        updated_at=sa.bindparam("now", type_=UtcDateTime),
+    )
+)
+_RECORD_ANSWER = (
+    sa.update(messages)
+    .where(messages.c.id == sa.bindparam("message_id"), messages.c.answer.is_(None))
+    .values(answer=sa.bindparam("answer"))
 )
 
 
@@ -139,11 +196,17 @@ class SqlMessages:
         row = self._db.conn.execute(statement, params).first()
         return None if row is None else MESSAGE.load(row)
 
+    def record_sent(self, sends: Sequence[tuple[str, SentMessage]], *, now: datetime) -> None:
+        if sends:
+            rows = [
+                {"message_id": i, "new_status": s.status.value, "sid": s.provider_sid, "now": now}
+                for i, s in sends
+            ]
+            self._db.conn.execute(_RECORD_SENT, rows)  # executemany: no RETURNING
+
     def record_answer(self, message_id: str, answer: SendAnswer) -> None:
         self._db.conn.execute(
-            sa.update(messages)
-            .where(messages.c.id == message_id, messages.c.answer.is_(None))
-            .values(answer=answer_text(answer))
+            _RECORD_ANSWER, {"message_id": message_id, "answer": answer_text(answer)}
         )
 
     def forget_idempotency_key(self, message_id: str) -> None:
@@ -157,16 +220,10 @@ class SqlMessages:
         ).scalar_one()
         return latest
 
-    def due(self, now: datetime, limit: int) -> Sequence[OutboundMessage]:
-        return self._all(
-            sa.select(messages)
-            .where(
-                messages.c.status == MessageStatus.SCHEDULED.value,
-                messages.c.send_at <= now,
-            )
-            .order_by(messages.c.send_at, messages.c.id)
-            .limit(limit)
-        )
+    def claim_due(self, now: datetime, limit: int) -> Sequence[OutboundMessage]:
+        rows = self._db.conn.execute(self._db.pick(_CLAIM_DUE), {"now": now, "limit": limit})
+        claimed = [MESSAGE.load(row) for row in rows]
+        return sorted(claimed, key=lambda m: (m.send_at or now, m.id))  # RETURNING has no order
 
     def scheduled_for(self, business_id: str) -> Sequence[OutboundMessage]:
         return self._all(
