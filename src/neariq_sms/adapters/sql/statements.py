@@ -9,6 +9,7 @@ table, built once at import), one way to write a set of statuses
 from __future__ import annotations
 
 import re
+import sqlite3
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, TypeVar
 
@@ -26,6 +27,8 @@ _INSERTS: dict[str, Callable[[sa.Table], Any]] = {
 T = TypeVar("T")
 #: Rows per statement when a repository is handed many keys at once.
 CHUNK = 500
+#: Rows per multi-row INSERT (:meth:`Db.insert_new_rows`).
+ROWS_PER_INSERT = 500
 
 
 def per_dialect(build: Callable[[Callable[[sa.Table], Any]], T]) -> dict[str, T]:
@@ -79,6 +82,35 @@ class Db:
         markers = ", ".join([marker] * len(columns))
         sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({markers})"  # noqa: S608 - our names
         self.conn.exec_driver_sql(sql, rows)
+
+    def insert_new_rows(
+        self,
+        table: sa.Table,
+        columns: Sequence[str],
+        rows: list[Any],
+        *,
+        key: Sequence[str],
+        answer: str,
+    ) -> set[Any]:
+        """Insert driver rows whose ``key`` is not stored yet (SQLite); the ``answer``
+        column of each row inserted. Multi-row ``INSERT .. ON CONFLICT DO NOTHING
+        RETURNING`` (``executemany`` cannot return rows)."""
+        driver = self.conn.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)  # this path is SQLite's
+        quote = self.conn.dialect.identifier_preparer.quote
+        # A statement's compiled program grows with its rows: a few hundred keep it small.
+        limit = driver.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(columns)
+        per_statement = max(1, min(ROWS_PER_INSERT, limit))
+        head = f"INSERT INTO {quote(table.name)} ({', '.join(map(quote, columns))}) VALUES "  # noqa: S608 - our names
+        tail = f" ON CONFLICT ({', '.join(map(quote, key))}) DO NOTHING RETURNING {quote(answer)}"
+        one = f"({', '.join('?' * len(columns))})"
+        added: set[Any] = set()
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            sql = head + ", ".join([one] * len(chunk)) + tail
+            flat = [value for row in chunk for value in row]
+            added.update(value for (value,) in self.conn.exec_driver_sql(sql, tuple(flat)))
+        return added
 
     def guarded(self, statement: sa.Executable, params: Any = None) -> str | None:
         """Run a write in a savepoint; the name of the constraint it violated, if any.

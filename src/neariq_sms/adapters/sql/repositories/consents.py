@@ -45,6 +45,7 @@ _UPDATE = (
 
 
 _PENDING = consents.c.pending_import_id
+_KEY = ("business_id", "phone")
 #: A bulk-loaded row: the record's columns, then the import whose event it holds.
 _IMPORTED_COLUMNS = (*CONSENT.columns, _PENDING.name)
 # PostgreSQL loads a batch into a staging table (temporary: one per connection,
@@ -137,13 +138,16 @@ class SqlConsents:
             skipped = self._merge_staged(rows)
             # As in add_or_lock: a skipped insert has a committed row to lock.
             return self.get_many(of.business_id, skipped, for_update=True)
-        # SQLite: a writing transaction holds the database's write lock from its
-        # first statement (BEGIN IMMEDIATE), so no insert can come between this
-        # read and the insert below.
-        stored = self.get_many(of.business_id, [r.phone for r in ordered])
-        new = [row for row, r in zip(rows, ordered, strict=True) if r.phone not in stored]
-        self._db.insert_rows(consents, _IMPORTED_COLUMNS, new)
-        return stored
+        # SQLite: the inserts answer which phones they stored, so only the phones
+        # already there are read (none, in a first import), not the whole batch:
+        # each lookup is a random read of the phone index. The writing
+        # transaction holds the write lock from its first statement (BEGIN
+        # IMMEDIATE): a skipped phone's row is as it was before this batch.
+        added = self._db.insert_new_rows(
+            consents, _IMPORTED_COLUMNS, rows, key=_KEY, answer="phone"
+        )
+        skipped = [r.phone for r in ordered if r.phone.e164 not in added]
+        return self.get_many(of.business_id, skipped) if skipped else {}
 
     def _merge_staged(self, rows: list[tuple[object, ...]]) -> list[PhoneNumber]:
         """PostgreSQL: COPY ``rows`` into the staging table, merge; the phones skipped."""
