@@ -11,6 +11,7 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import attrs
 
@@ -21,6 +22,7 @@ from neariq_sms.domain.errors import InvalidField
 from neariq_sms.domain.plans import DEFAULT_REVIEW_COOLDOWN, Policy
 from neariq_sms.domain.quiet_hours import QuietHours
 from neariq_sms.ports.clock import Clock
+from neariq_sms.ports.registry import SenderRegistry
 from neariq_sms.ports.services import Services
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
@@ -77,6 +79,10 @@ class Settings:
     public_url: str | None = None
     review_cooldown_days: int = DEFAULT_REVIEW_COOLDOWN.days
     quiet_hours: QuietHours | None = attrs.field(factory=QuietHours)
+    #: ``required``, ``off``, or ``None``: required with Twilio, off in the sandbox.
+    registration: str | None = None
+    #: The platform's own approved primary (ISV) customer profile, ``BU…``.
+    twilio_primary_profile_sid: str | None = None
     #: Which of the values above came from the environment rather than defaults.
     explicit: frozenset[str] = frozenset()
 
@@ -95,6 +101,9 @@ class Settings:
         except InvalidField as exc:
             raise InvalidField("NEARIQ_SMS_QUIET_HOURS", exc.reason) from None
         public_url = env.get("NEARIQ_SMS_PUBLIC_URL", "").strip().rstrip("/") or None
+        registration = env.get("NEARIQ_SMS_REGISTRATION", "").strip().lower() or None
+        if registration not in (None, "required", "off"):
+            raise InvalidField("NEARIQ_SMS_REGISTRATION", "must be required or off")
         return cls(
             database_url=env.get("NEARIQ_SMS_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL,
             twilio_account_sid=env.get("TWILIO_ACCOUNT_SID", "").strip() or None,
@@ -104,6 +113,9 @@ class Settings:
                 env, "NEARIQ_SMS_REVIEW_COOLDOWN_DAYS", DEFAULT_REVIEW_COOLDOWN.days
             ),
             quiet_hours=quiet_hours,
+            registration=registration,
+            twilio_primary_profile_sid=env.get("NEARIQ_SMS_TWILIO_PRIMARY_PROFILE_SID", "").strip()
+            or None,
             explicit=explicit,
         )
 
@@ -111,10 +123,20 @@ class Settings:
     def twilio_configured(self) -> bool:
         return bool(self.twilio_account_sid and self.twilio_auth_token)
 
-    def policy(self) -> Policy:
+    def registration_required(self, *, sandbox: bool) -> bool:
+        """Whether a business must hold an approved sender registration to send:
+        ``NEARIQ_SMS_REGISTRATION`` when set, else yes with Twilio and no in the
+        sandbox (whose demo and tests send without one; set ``required`` to
+        rehearse the registration chain against the simulated registry)."""
+        if self.registration is not None:
+            return self.registration == "required"
+        return not sandbox and self.twilio_configured
+
+    def policy(self, *, sandbox: bool = False) -> Policy:
         return Policy(
             review_cooldown=timedelta(days=self.review_cooldown_days),
             quiet_hours=self.quiet_hours,
+            registration_required=self.registration_required(sandbox=sandbox),
         )
 
 
@@ -125,6 +147,8 @@ _VARIABLES = (
     "NEARIQ_SMS_PUBLIC_URL",
     "NEARIQ_SMS_REVIEW_COOLDOWN_DAYS",
     "NEARIQ_SMS_QUIET_HOURS",
+    "NEARIQ_SMS_REGISTRATION",
+    "NEARIQ_SMS_TWILIO_PRIMARY_PROFILE_SID",
 )
 #: The environment variables :meth:`Settings.from_env` reads (hosts may offer them as settings).
 ENVIRONMENT_VARIABLES = _VARIABLES
@@ -192,6 +216,23 @@ def _sandbox_telephony(uow: UnitOfWork, clock: Clock) -> TelephonyProvider:
     return telephony
 
 
+def _sandbox_registry(uow: UnitOfWork) -> SenderRegistry:
+    """The simulated registry, its objects kept beside the application's data (as the
+    simulated provider's account is: one registry for every process on the database)."""
+    from neariq_sms.adapters.memory.registry import RegistryState, SimulatedRegistry
+
+    state: RegistryState | None = None
+    from neariq_sms.adapters.memory import InMemoryUnitOfWork
+
+    if not isinstance(uow, InMemoryUnitOfWork):
+        from neariq_sms.adapters.sql import SqlUnitOfWork
+        from neariq_sms.adapters.sql.sandbox import SqlRegistryState
+
+        if isinstance(uow, SqlUnitOfWork):
+            state = SqlRegistryState(uow.engine)
+    return SimulatedRegistry(state=state)
+
+
 def build_services(
     settings: Settings,
     *,
@@ -222,8 +263,10 @@ def build_services(
     base_url = settings.public_url or public_url
     telephony: TelephonyProvider
     token: str | None
+    registry: SenderRegistry | None = None
     if sandbox:
         telephony = _sandbox_telephony(uow, clock)
+        registry = _sandbox_registry(uow)
         token = settings.twilio_auth_token or SANDBOX_AUTH_TOKEN
     elif settings.twilio_configured:
         from twilio.rest import Client
@@ -233,6 +276,7 @@ def build_services(
         # The SDK reads TWILIO_REGION / TWILIO_EDGE from os.environ, as Twilio documents.
         client = Client(settings.twilio_account_sid, settings.twilio_auth_token)
         telephony = TwilioTelephony(client, public_url=settings.public_url)
+        registry = _twilio_registry(client, settings)
         token = settings.twilio_auth_token
     else:
         from neariq_sms.adapters.memory import SimulatedTelephony
@@ -248,8 +292,19 @@ def build_services(
         uow=uow,
         telephony=telephony,
         clock=clock,
-        policy=policy or settings.policy(),
+        policy=policy or settings.policy(sandbox=sandbox),
         webhooks=webhooks,
+        registry=registry,
+    )
+
+
+def _twilio_registry(client: Any, settings: Settings) -> SenderRegistry:
+    from neariq_sms.adapters.twilio.registry import TwilioSenderRegistry
+
+    return TwilioSenderRegistry(
+        client,
+        primary_profile_sid=settings.twilio_primary_profile_sid,
+        public_url=settings.public_url,
     )
 
 

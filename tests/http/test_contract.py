@@ -139,6 +139,7 @@ def test_status_reports_plan_and_allowance_in_segments() -> None:
             "smsNumber": "+15125550123",
             "smsEnabled": True,
             "plan": "growth",
+            "registration": None,
             "allowance": {"limit": 500, "used": 1, "remaining": 499, "period": "2026-03"},
         },
     }

@@ -2,9 +2,9 @@
 
 Commands (``neariq-sms COMMAND --help`` for each): ``serve``, ``db upgrade``,
 ``business create|list|set-plan|deactivate|reactivate``, ``session create|revoke``,
-``consent import|export``, ``dispatch`` and ``reconcile``. Configuration comes from the
-environment (see :class:`neariq_sms.config.Settings`). One module per command group;
-each registers its commands on the parser.
+``consent import|export``, ``dispatch``, ``reconcile`` and ``registration sync|show``.
+Configuration comes from the environment (see :class:`neariq_sms.config.Settings`).
+One module per command group; each registers its commands on the parser.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from neariq_sms import __version__
-from neariq_sms.cli import business, consent, db, jobs, serve, session
+from neariq_sms.cli import business, consent, db, jobs, registration, serve, session
 from neariq_sms.cli.common import CliError, emit, safe_url
 from neariq_sms.cli.database import database_cause
 from neariq_sms.config import DEFAULT_DATABASE_URL
@@ -36,11 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="neariq-sms",
         description="The NearIQ SMS reference server and operator tools."
         " Configuration: NEARIQ_SMS_DATABASE_URL, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN,"
-        " NEARIQ_SMS_PUBLIC_URL, NEARIQ_SMS_REVIEW_COOLDOWN_DAYS, NEARIQ_SMS_QUIET_HOURS.",
+        " NEARIQ_SMS_PUBLIC_URL, NEARIQ_SMS_REVIEW_COOLDOWN_DAYS, NEARIQ_SMS_QUIET_HOURS,"
+        " NEARIQ_SMS_REGISTRATION, NEARIQ_SMS_TWILIO_PRIMARY_PROFILE_SID.",
     )
     parser.add_argument("--version", action="version", version=f"neariq-sms {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for group in (serve, db, business, session, consent, jobs):
+    for group in (serve, db, business, session, consent, jobs, registration):
         group.register(commands)
     return parser
 

@@ -32,7 +32,9 @@ def cmd_dispatch(args: argparse.Namespace) -> int:
     batch = DISPATCH_BATCH
     totals = [0, 0, 0]
     while True:
-        report = uc.dispatch_due(uow=s.uow, telephony=s.telephony, clock=s.clock, limit=batch)
+        report = uc.dispatch_due(
+            uow=s.uow, telephony=s.telephony, clock=s.clock, policy=s.policy, limit=batch
+        )
         handled = report.submitted + report.failed + report.canceled
         totals = [
             totals[0] + report.submitted,

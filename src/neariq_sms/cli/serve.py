@@ -6,6 +6,7 @@ import argparse
 import errno
 import logging
 import threading
+import uuid
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,20 @@ def _demo_policy_settings(settings: Settings) -> tuple[Settings, list[str]]:
     return settings, notes
 
 
+def _approve_demo_registration(s: Services, business_id: str) -> None:
+    """The sandbox's demo business starts with an approved US sender registration (an
+    adopted campaign on its own simulated Messaging Service), so its curl lines answer
+    as documented also with ``NEARIQ_SMS_REGISTRATION=required``."""
+    if s.registry is None or uc.get_registration(business_id, uow=s.uow) is not None:
+        return
+    service = "MG" + uuid.uuid5(uuid.NAMESPACE_URL, f"neariq-demo:{business_id}").hex
+    request = {"kind": "existing", "messagingServiceSid": service}
+    registration = uc.register_sender(
+        business_id, request, uow=s.uow, registry=s.registry, clock=s.clock
+    )
+    uc.sync_registration(registration.id, uow=s.uow, registry=s.registry, clock=s.clock)
+
+
 def prepare_demo(services: Services, *, sandbox: bool) -> str:
     """Create (if absent) the demo business and its customer's consent; return a session token.
 
@@ -84,7 +99,8 @@ def prepare_demo(services: Services, *, sandbox: bool) -> str:
     if sandbox:
         status = uc.get_status(business.id, **deps, policy=s.policy)
         if status.number is not None:
-            uc.release_number(business.id, **deps)
+            uc.release_number(business.id, **deps, registry=s.registry)
+        _approve_demo_registration(s, business.id)
     record = uc.get_consent(business.id, DEMO_CUSTOMER, uow=s.uow, policy=s.policy)
     if record is None:
         uc.record_consent(

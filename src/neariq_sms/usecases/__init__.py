@@ -47,11 +47,13 @@ from neariq_sms.usecases.paging import Page
 from neariq_sms.usecases.reconcile import ReconcileReport, Resolution, reconcile
 from neariq_sms.usecases.registration import (
     get_registration,
+    parse_registration,
     register_sender,
     resend_registration_otp,
 )
 from neariq_sms.usecases.registration_sync import (
     SyncReport,
+    nudge_registration,
     sync_registration,
     sync_registrations,
 )
@@ -107,8 +109,10 @@ __all__ = [
     "list_conversations",
     "list_reminders",
     "mark_conversation_read",
+    "nudge_registration",
     "opt_in",
     "opt_out",
+    "parse_registration",
     "provision_number",
     "reactivate_business",
     "reconcile",

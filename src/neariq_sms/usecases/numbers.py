@@ -26,6 +26,7 @@ from neariq_sms.domain.errors import (
 from neariq_sms.domain.parsing import parse_area_code, parse_limit, parse_phone
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import DEFAULT_POLICY, Policy
+from neariq_sms.domain.registration import SenderRegistration
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.registry import SenderRegistry
 from neariq_sms.ports.storage import UnitOfWork
@@ -52,10 +53,17 @@ class SmsStatus:
     business: Business
     number: SmsNumber | None
     allowance: Allowance
+    registration: SenderRegistration | None = None
+    registration_required: bool = False
 
     @property
     def sms_enabled(self) -> bool:
-        return self.business.plan.includes_sms and self.number is not None
+        """The business can send now: plan, active number, and an approved
+        registration where one is required."""
+        registered = not self.registration_required or (
+            self.registration is not None and self.registration.approved
+        )
+        return self.business.plan.includes_sms and self.number is not None and registered
 
 
 @attrs.frozen
@@ -78,9 +86,13 @@ def get_status(
         business = active_business(uow, business_id)
         number = uow.numbers.holding(business.id)
         used = uow.allowances.used(business.id, period)
+        registration = uow.registrations.current(business.id)
     active = number if number is not None and number.status is NumberStatus.ACTIVE else None
     allowance = Allowance(business.id, period, policy.allowance_for(business.plan), used)
-    return SmsStatus(telephony.configured, business, active, allowance)
+    return SmsStatus(
+        telephony.configured, business, active, allowance, registration,
+        policy.registration_required,
+    )  # fmt: skip
 
 
 def search_numbers(

@@ -57,7 +57,7 @@ class SyncReport:
     advanced: int = 0
     approved: int = 0
     rejected: int = 0
-    #: Another sync holds them.
+    #: Another sync holds them (or finished them since they were listed).
     busy: int = 0
     #: A provider call failed; the next run tries again.
     failed: int = 0
@@ -138,6 +138,20 @@ def sync_registration(
     return _sync_one(registration_id, uow=uow, registry=registry, clock=clock, owner=owner)
 
 
+def nudge_registration(
+    sid: str, *, uow: UnitOfWork, registry: SenderRegistry, clock: Clock, limit: int = 1000
+) -> str | None:
+    """A provider's status callback named the object ``sid``: advance the registration
+    in flight it belongs to now (see :func:`sync_registration`), instead of at the
+    next cron run. ``None`` when no registration in flight has that object."""
+    with uow.reading():
+        candidates = uow.registrations.in_flight(limit=limit)
+    for registration in candidates:
+        if any(step.sid == sid for step in registration.steps):
+            return sync_registration(registration.id, uow=uow, registry=registry, clock=clock)
+    return None
+
+
 def _sync_one(
     registration_id: str, *, uow: UnitOfWork, registry: SenderRegistry, clock: Clock, owner: str
 ) -> str:
@@ -149,9 +163,9 @@ def _sync_one(
         uow.commit()
     if claimed is None:
         return "busy"
-    if not claimed.in_flight:
+    if not claimed.in_flight:  # another sync finished it since it was listed
         _release(uow, registration_id, owner)
-        return "advanced"
+        return "busy"
     run = _Run(claimed, uow, registry, clock, owner)
     outcome = "advanced"
     try:
@@ -282,6 +296,7 @@ def _summarise(run: _Run) -> str:
 __all__ = [
     "CHAIN",
     "SyncReport",
+    "nudge_registration",
     "sync_registration",
     "sync_registrations",
 ]

@@ -23,7 +23,7 @@ from importlib import resources
 from typing import Any, NamedTuple
 
 from neariq_sms import usecases as uc
-from neariq_sms.adapters.http import messaging
+from neariq_sms.adapters.http import messaging, registration
 from neariq_sms.adapters.http.errors import (
     ConsentNotFound,
     InternalError,
@@ -87,7 +87,10 @@ OPENAPI_PATH = "/api/sms/openapi.json"
 INBOUND_WEBHOOK_PATH = INBOUND_PATH
 STATUS_WEBHOOK_PATH = STATUS_PATH
 
-ACTIONS = ("provision", "send_review_request", "release", *messaging.ACTIONS)
+ACTIONS = (
+    "provision", "send_review_request", "release", *messaging.ACTIONS, *registration.ACTIONS,
+)  # fmt: skip
+REGISTRATION_WEBHOOK_PATH = registration.REGISTRATION_WEBHOOK_PATH
 
 Headers = Mapping[str, str] | Iterable[tuple[str, str]]
 
@@ -99,7 +102,7 @@ def _get_sms(req: Request, s: Services, business_id: str) -> Response:
     with business_first(s, business_id):
         params = query_params(req.query)
         action = params.get("action", "")
-        if action not in ("", "search"):
+        if action not in ("", "search", "registration"):
             raise UnknownAction(short(action))
         if action == "search":
             area_code = parse_area_code(params.get("areaCode"))
@@ -108,6 +111,8 @@ def _get_sms(req: Request, s: Services, business_id: str) -> Response:
                 default=DEFAULT_SEARCH_LIMIT,
                 maximum=MAX_SEARCH_LIMIT,
             )
+    if action == "registration":
+        return registration.get_registration(s, business_id)
     if action == "":
         status = uc.get_status(
             business_id, uow=s.uow, telephony=s.telephony, clock=s.clock, policy=s.policy
@@ -137,16 +142,20 @@ def _post_sms(req: Request, s: Services, business_id: str) -> Response:
             recipient = parse_phone(data.get("to"), field="to", region=region)
     if action in messaging.ACTIONS:
         return messaging.ACTIONS[action](data, req, s, business_id)
+    if action in registration.ACTIONS:
+        return registration.ACTIONS[action](data, req, s, business_id)
     deps: dict[str, Any] = {"uow": s.uow, "telephony": s.telephony, "clock": s.clock}
     if action == "provision":
-        result = uc.provision_number(business_id, number, **deps, policy=s.policy)
+        result = uc.provision_number(
+            business_id, number, **deps, policy=s.policy, registry=s.registry
+        )
         return json_response(200, provision_body(result))
     if action == "send_review_request":
         sent = uc.send_review_request(
             business_id, recipient, name, **deps, policy=s.policy, idempotency_key=key
         )
         return json_response(200, send_body(sent))
-    uc.release_number(business_id, **deps)
+    uc.release_number(business_id, **deps, registry=s.registry)
     return json_response(200, {"ok": True})
 
 
@@ -270,6 +279,11 @@ def _status_webhook(req: Request, s: Services) -> Response:
     return json_response(200, {"ok": True})
 
 
+def _registration_webhook(req: Request, s: Services) -> Response:
+    _, params = _verified_form(req, s)
+    return registration.on_registration_callback(params, s)
+
+
 async def read_body_async(chunks: AsyncIterable[bytes]) -> bytes:
     """Read a streamed request body (ASGI hosts) up to one byte past :data:`MAX_BODY_BYTES`:
     enough for :func:`handle` to answer 413 without holding a huge body in memory."""
@@ -304,6 +318,7 @@ _PUBLIC_ROUTES: dict[str, dict[str, PublicHandler]] = {
     OPENAPI_PATH: {"GET": _openapi},
     INBOUND_WEBHOOK_PATH: {"POST": _inbound_webhook},
     STATUS_WEBHOOK_PATH: {"POST": _status_webhook},
+    REGISTRATION_WEBHOOK_PATH: {"POST": _registration_webhook},
 }
 
 #: Paths that need a dashboard session (the host resolves it to a business id).
@@ -412,6 +427,7 @@ __all__ = [
     "OPENAPI_PATH",
     "OPT_IN_PATH",
     "OPT_OUT_PATH",
+    "REGISTRATION_WEBHOOK_PATH",
     "ROUTES",
     "SESSION_PATHS",
     "STATUS_WEBHOOK_PATH",

@@ -11,6 +11,7 @@ from neariq_sms.domain.consent import ConsentEvent, ConsentRecord
 from neariq_sms.domain.conversations import ThreadMessage
 from neariq_sms.domain.errors import SmsError
 from neariq_sms.domain.phone import PhoneNumber
+from neariq_sms.domain.registration import SenderRegistration
 from neariq_sms.usecases import ConversationSummary, Page, ProvisionResult, SendResult, SmsStatus
 
 Json = dict[str, Any]
@@ -40,6 +41,7 @@ def status_body(status: SmsStatus) -> Json:
             "smsNumber": status.number.number.e164 if status.number else None,
             "smsEnabled": status.sms_enabled,
             "plan": status.business.plan.value,
+            "registration": registration_summary(status.registration),
             "allowance": {
                 "limit": allowance.limit,
                 "used": allowance.used,
@@ -47,6 +49,36 @@ def status_body(status: SmsStatus) -> Json:
                 "period": allowance.period,
             },
         },
+    }
+
+
+def registration_summary(registration: SenderRegistration | None) -> Json | None:
+    """``business.registration`` of ``GET /api/sms``: ``{"kind", "status"}`` or ``null``."""
+    if registration is None:
+        return None
+    return {"kind": registration.kind.value, "status": registration.status.value}
+
+
+def registration_body(registration: SenderRegistration | None) -> Json:
+    """``GET /api/sms?action=registration`` (and ``register``'s answer): the registration
+    with its steps and the provider's reasons, or ``{"registration": null}``."""
+    if registration is None:
+        return {"registration": None}
+    return {
+        "registration": {
+            **(registration_summary(registration) or {}),
+            "steps": [
+                {"name": s.name.value, "sid": s.sid, "status": s.state.value}
+                for s in registration.steps
+            ],
+            "errors": [
+                {"code": i.code, "description": i.description, "field": i.field}
+                for i in registration.issues
+            ],
+            "messagingServiceSid": registration.messaging_service_sid,
+            "submittedAt": iso_utc(registration.submitted_at),
+            "updatedAt": iso_utc(registration.updated_at),
+        }
     }
 
 
@@ -200,6 +232,8 @@ __all__ = [
     "iso_utc",
     "message_body",
     "provision_body",
+    "registration_body",
+    "registration_summary",
     "reminder_body",
     "reminder_page_body",
     "search_body",

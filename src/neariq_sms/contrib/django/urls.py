@@ -3,7 +3,7 @@
 Names (namespace ``neariq_sms``): ``api``, ``consents``, ``opt-out``, ``opt-in``,
 ``consent-history``, ``conversations``, ``conversation-messages``,
 ``conversation-read``, ``reminders``, ``message`` (``/api/sms/messages/<id>``),
-``openapi``, ``twilio-inbound``, ``twilio-status``. Under a prefix
+``openapi``, ``twilio-inbound``, ``twilio-status``, ``twilio-registration``. Under a prefix
 (``path("sms/", include(...))``), set ``NEARIQ_SMS_PUBLIC_URL`` to the public
 address including that prefix: Twilio's webhooks are signed for it.
 """
@@ -20,6 +20,7 @@ from neariq_sms.adapters.http.contract import (
     OPENAPI_PATH,
     OPT_IN_PATH,
     OPT_OUT_PATH,
+    REGISTRATION_WEBHOOK_PATH,
     STATUS_WEBHOOK_PATH,
 )
 from neariq_sms.adapters.http.messaging import (
@@ -46,6 +47,7 @@ NAMES = {
     OPENAPI_PATH: "openapi",
     INBOUND_WEBHOOK_PATH: "twilio-inbound",
     STATUS_WEBHOOK_PATH: "twilio-status",
+    REGISTRATION_WEBHOOK_PATH: "twilio-registration",
 }
 
 urlpatterns: list[URLPattern] = [
