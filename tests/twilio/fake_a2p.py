@@ -27,6 +27,8 @@ What it imitates, after the research notes on A2P 10DLC (§3-§5, §9, §14):
   per service;
 - a number is in at most one service (21712; 21710 for the same one).
 
+Trust Hub posts a bundle's status callback (to its ``StatusCallback``,
+through ``fake.deliver_callback``) when a test approves or rejects it.
 Progress is driven by the test (:meth:`FakeA2P.approve_bundle`,
 :meth:`approve_brand`, :meth:`reject_brand`, :meth:`confirm_otp`,
 :meth:`verify_campaign`, :meth:`fail_campaign`, :meth:`approve_everything`),
@@ -239,11 +241,37 @@ class FakeA2P:
 
     def approve_bundle(self, sid: str) -> None:
         with self.twilio.lock:
-            self._bundle(sid).update(status="twilio-approved", errors=None, valid_until=self._now())
+            bundle = self._bundle(sid)
+            bundle.update(status="twilio-approved", errors=None, valid_until=self._now())
+            callbacks = [self._bundle_callback(bundle)]
+        self._deliver(callbacks)
 
     def reject_bundle(self, sid: str, code: int = 22215) -> None:
         with self.twilio.lock:
-            self._bundle(sid).update(status="twilio-rejected", errors=[{"code": code}])
+            bundle = self._bundle(sid)
+            bundle.update(status="twilio-rejected", errors=[{"code": code}])
+            callbacks = [self._bundle_callback(bundle, f"error {code}")]
+        self._deliver(callbacks)
+
+    def _bundle_callback(
+        self, bundle: dict[str, Any], failure: str | None = None
+    ) -> tuple[str | None, list[tuple[str, str]]]:
+        """Trust Hub's status callback of a bundle (the Regulatory Bundles shape: notes §6.2)."""
+        params = [
+            ("AccountSid", self.twilio.account_sid),
+            ("BundleSid", bundle["sid"]),
+            ("Status", bundle["status"]),
+        ]
+        if failure is not None:
+            params.append(("FailureReason", failure))
+        return bundle["status_callback"], params
+
+    def _deliver(self, callbacks: list[tuple[str | None, list[tuple[str, str]]]]) -> None:
+        # Outside the lock: the receiver may well call the fake back.
+        deliver = self.twilio.deliver_callback
+        for url, params in callbacks:
+            if url and deliver is not None:
+                deliver(url, params)
 
     def approve_brand(self, sid: str) -> None:
         with self.twilio.lock:
@@ -302,9 +330,11 @@ class FakeA2P:
     def approve_everything(self) -> None:
         """Every submitted bundle and brand approved and verified, every campaign verified."""
         with self.twilio.lock:
+            callbacks = []
             for bundle in self.bundles.values():
                 if bundle["status"] in {"pending-review", "in-review"}:
                     bundle.update(status="twilio-approved", errors=None)
+                    callbacks.append(self._bundle_callback(bundle))
             for brand in self.brands.values():
                 if brand["status"] in {"PENDING", "IN_REVIEW"}:
                     self._approve_brand(brand)
@@ -313,6 +343,7 @@ class FakeA2P:
             for campaign in self.campaigns.values():
                 if campaign["campaign_status"] in {"PENDING", "IN_PROGRESS"}:
                     self._verify_campaign(campaign)
+        self._deliver(callbacks)
 
     def verified_senders(self) -> set[str]:
         """E.164 numbers in a service whose campaign is VERIFIED (the only ones carriers pass)."""

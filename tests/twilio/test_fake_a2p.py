@@ -303,3 +303,22 @@ def test_auto_advance_moves_each_object_one_step_per_fetch(fake: FakeTwilio) -> 
         "VERIFIED",
         "VERIFIED",
     ]
+
+
+def test_a_reviewed_bundle_posts_its_status_callback(fake: FakeTwilio) -> None:
+    """Trust Hub reports the review's outcome to the bundle's StatusCallback."""
+    posted: list[tuple[str, dict[str, str]]] = []
+    fake.deliver_callback = lambda url, params: posted.append((url, dict(params)))
+    client = fake.client()
+    profile = client.trusthub.v1.customer_profiles.create(
+        friendly_name="cb",
+        email="isv@example.com",
+        policy_sid=SECONDARY_PROFILE_POLICY,
+        status_callback="https://sms.example.com/registration",
+    )
+    fake.a2p.reject_bundle(profile.sid, 22215)
+    fake.a2p.approve_bundle(profile.sid)
+    assert [(u, p["BundleSid"], p["Status"], p.get("FailureReason")) for u, p in posted] == [
+        ("https://sms.example.com/registration", profile.sid, "twilio-rejected", "error 22215"),
+        ("https://sms.example.com/registration", profile.sid, "twilio-approved", None),
+    ]

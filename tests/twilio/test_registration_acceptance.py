@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -119,9 +120,10 @@ def send(client: httpx.Client) -> httpx.Response:
     return post_action(client, "send_review_request", to=CUSTOMER, customerName="Jane")
 
 
-def deliver(fake: FakeTwilio, callbacks: list[tuple[str, list[tuple[str, str]]]]) -> None:
+def deliver(fake: FakeTwilio, callbacks: list[tuple[str, list[tuple[str, str]]]]) -> list[str]:
     """Post the fake's status callbacks to the server, signed as Twilio signs them
-    (the full URL it posts to, query included, and the form)."""
+    (the full URL it posts to, query included, and the form); the paths posted to."""
+    posted = [urlsplit(url).path for url, _ in callbacks]
     for url, params in callbacks:
         signature = twilio_signature(fake.auth_token, url, params)
         answer = httpx.post(
@@ -129,6 +131,7 @@ def deliver(fake: FakeTwilio, callbacks: list[tuple[str, list[tuple[str, str]]]]
         )
         assert answer.status_code in (200, 204), answer.text
     callbacks.clear()
+    return posted
 
 
 def test_a_new_business_registers_over_http_and_sends_through_its_service(
@@ -151,13 +154,16 @@ def test_a_new_business_registers_over_http_and_sends_through_its_service(
         assert (answer.status_code, error_of(answer)) == (403, "registration_pending")
         assert client.get("/api/sms").json()["business"]["smsEnabled"] is False
 
+        webhooks: list[str] = []
         for _ in range(MAX_SYNCS):
             sync(fake, live)
             if registration_of(client)["status"] == "approved":
                 break
             fake.a2p.approve_everything()
+            webhooks += deliver(fake, callbacks)  # Trust Hub's bundle callbacks
         registration = registration_of(client)
         assert registration["status"] == "approved", registration
+        assert "/api/sms/webhooks/twilio/registration" in webhooks
         service = registration["messagingServiceSid"]
         assert [p["phone_number"] for p in fake.a2p.pools[service].values()] == [number]
         assert not fake.messages, "nothing reached Twilio before the approval"
