@@ -137,6 +137,11 @@ def render(results: dict[str, Any]) -> str:
                 f"p50 {r['p50_ms']:.2f} p99 {r['p99_ms']:.2f} ms (< 5)",
                 r["p99_ms"] < 5.0,
             )
+        f = c["floor"]
+        row(
+            "6 GET of a 404 path there (no storage)",
+            f"p50 {f['p50_ms']:.2f} p99 {f['p99_ms']:.2f} ms",
+        )
     for d in results.get("dispatch", []):
         row(
             f"7 dispatch {d['messages']:,} due, {d['businesses']} businesses, {d['backend']}:"

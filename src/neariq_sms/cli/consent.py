@@ -111,7 +111,7 @@ def rejected_path(path: Path) -> Path:
 #: Rows per transaction. Large: every batch inserts into the random-order phone
 #: index, and fewer, larger sorted batches touch (and write back) each of its pages
 #: fewer times, which keeps a million-row import near linear time (issue 15).
-#: Memory stays flat at about 1 KB per row of a batch.
+#: Memory stays flat, at under 1 KB per row of a batch.
 BATCH_ROWS = 50_000
 #: Rows per progress update.
 PROGRESS_ROWS = 5_000
