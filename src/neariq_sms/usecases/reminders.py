@@ -160,7 +160,7 @@ def list_reminders(
 ) -> Page[ThreadMessage]:
     """The business's reminders, soonest send time first, a page at a time."""
     statuses = state.statuses if state is not None else None
-    with uow:
+    with uow.reading():
         business = active_business(uow, business_id)
         rows = list(
             uow.messages.reminders(business.id, statuses=statuses, after=cursor, limit=limit + 1)
