@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 import pytest
 
@@ -12,8 +13,13 @@ from neariq_sms.adapters.twilio import TwilioTelephony
 from neariq_sms.adapters.twilio.registry import TwilioSenderRegistry
 from neariq_sms.domain import Policy
 from neariq_sms.domain.errors import RegistrationPending
-from neariq_sms.domain.registration import RegistrationStatus
-from tests.registration_data import STANDARD
+from neariq_sms.domain.registration import (
+    RegistrationStatus,
+    SenderRegistration,
+    StepName,
+    StepState,
+)
+from tests.registration_data import SOLE_PROPRIETOR, STANDARD, payload
 from tests.twilio.conftest import FAST_RETRY, PUBLIC_URL, TIMEOUT
 from tests.twilio.fake_twilio import FakeTwilio
 from tests.twilio.test_registry import STANDARD_OBJECTS
@@ -111,3 +117,87 @@ def test_two_syncs_at_once_make_each_object_once(fake: FakeTwilio, clock: Manual
     assert report.busy == 1
     assert fake.a2p.created["customer_profile"] == fake.a2p.created["brand"] == 1
     assert fake.a2p.created["end_user"] == 3
+
+
+def sync_until(
+    fake: FakeTwilio, uow: InMemoryUnitOfWork, registry: TwilioSenderRegistry, clock: ManualClock,
+    shop: str, done: Callable[[SenderRegistration], bool], approve: Callable[[], None],
+) -> SenderRegistration:  # fmt: skip
+    for _ in range(MAX_SYNCS):
+        uc.sync_registrations(uow=uow, registry=registry, clock=clock)
+        registration = uc.get_registration(shop, uow=uow)
+        assert registration is not None
+        if done(registration):
+            return registration
+        approve()
+    raise AssertionError(f"never reached: {registration}")
+
+
+def test_a_sole_proprietor_is_approved_once_the_owner_answers_the_text(
+    fake: FakeTwilio, clock: ManualClock
+) -> None:
+    """The brand waits in verifying; resend_registration_otp texts again; YES -> approved."""
+    uow = InMemoryUnitOfWork()
+    telephony, registry = adapters(fake)
+    shop, _ = open_shop(uow, telephony, registry, clock)
+    request = {k: v for k, v in SOLE_PROPRIETOR.items() if k != "action"}
+    uc.register_sender(shop, request, uow=uow, registry=registry, clock=clock)
+
+    def reviewers() -> None:
+        for sid in list(fake.a2p.brands):
+            if fake.a2p.brands[sid]["status"] == "PENDING":
+                fake.a2p.approve_brand(sid)
+
+    def verifying(r: SenderRegistration) -> bool:
+        return r.step(StepName.BRAND).state is StepState.VERIFYING
+
+    registration = sync_until(fake, uow, registry, clock, shop, verifying, reviewers)
+    brand = registration.step(StepName.BRAND).sid or ""
+    uc.resend_registration_otp(shop, uow=uow, registry=registry)
+    assert fake.a2p.otps[brand] == 2
+    fake.a2p.confirm_otp(brand)
+    registration = sync_until(
+        fake, uow, registry, clock, shop, lambda r: r.approved, fake.a2p.approve_everything
+    )
+    assert (
+        fake.a2p.campaigns[registration.messaging_service_sid or ""]["us_app_to_person_usecase"]
+        == "SOLE_PROPRIETOR"
+    )
+
+
+def test_a_rejected_brand_is_resubmitted_by_registering_again(
+    fake: FakeTwilio, clock: ManualClock
+) -> None:
+    """register after rejected: the same brand is corrected and POSTed again, nothing new made."""
+    uow = InMemoryUnitOfWork()
+    telephony, registry = adapters(fake)
+    shop, _ = open_shop(uow, telephony, registry, clock)
+    request = {k: v for k, v in STANDARD.items() if k != "action"}
+    uc.register_sender(shop, request, uow=uow, registry=registry, clock=clock)
+
+    def refuse() -> None:
+        for sid in list(fake.a2p.brands):
+            fake.a2p.reject_brand(sid, [(30701, "The state does not match", ["STATE"])])
+
+    registration = sync_until(
+        fake, uow, registry, clock, shop, lambda r: r.status is RegistrationStatus.REJECTED, refuse
+    )
+    assert [i.code for i in registration.issues] == [30701]
+    made_before = {k: v for k, v in fake.a2p.created.items() if k != "evaluation"}
+    corrected = payload(**{"business.address.city": "Round Rock"})
+    uc.register_sender(
+        shop, {k: v for k, v in corrected.items() if k != "action"}, uow=uow, registry=registry,
+        clock=clock,
+    )  # fmt: skip
+    registration = sync_until(
+        fake, uow, registry, clock, shop, lambda r: r.approved, fake.a2p.approve_everything
+    )
+    [brand] = fake.a2p.brands
+    assert fake.a2p.resubmissions[brand] == 1
+    made_after = {k: v for k, v in fake.a2p.created.items() if k != "evaluation"}
+    new = {
+        k: made_after[k] - made_before.get(k, 0)
+        for k in made_after
+        if made_after[k] != made_before.get(k, 0)
+    }
+    assert new == {"campaign": 1}  # only what the rejection had held back
