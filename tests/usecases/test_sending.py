@@ -202,6 +202,23 @@ def test_a_repeat_after_a_downgrade_still_answers_as_the_first_request(
     assert telephony.calls["send"] == 1
 
 
+def test_a_repeat_after_deactivation_still_answers_as_the_first_request(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """A job runner retrying after the business closed gets the first answer, not
+    business_not_found, and sends nothing; a new key is refused."""
+    business = ready_business(uow, telephony, clock)
+    first = send(uow, telephony, clock, business.id, idempotency_key="visit-8813")
+    uc.deactivate_business(business.id, uow=uow, clock=clock, telephony=telephony)
+
+    again = send(uow, telephony, clock, business.id, idempotency_key="visit-8813")
+
+    assert again == first
+    assert telephony.calls["send"] == 1
+    with pytest.raises(BusinessNotFound):
+        send(uow, telephony, clock, business.id, idempotency_key="visit-8814")
+
+
 def test_an_idempotency_key_reused_for_another_recipient_is_rejected(
     uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
 ) -> None:

@@ -27,10 +27,19 @@ def mask(phone: PhoneNumber | str) -> str:
     return text[:2] + "*" * max(len(text) - 4, 0) + text[-2:]
 
 
-def active_business(uow: UnitOfWork, business_id: str) -> Business:
-    """Inside an open unit of work: the business, or ``BusinessNotFound``."""
+def any_business(uow: UnitOfWork, business_id: str) -> Business:
+    """Inside an open unit of work: the business, active or not, or ``BusinessNotFound``."""
     business = uow.businesses.get(business_id) if isinstance(business_id, str) else None
-    if business is None or not business.active:
+    if business is None:
+        raise BusinessNotFound(business_id=str(business_id))
+    return business
+
+
+def active_business(uow: UnitOfWork, business_id: str, loaded: Business | None = None) -> Business:
+    """Inside an open unit of work: the active business, or ``BusinessNotFound``
+    (``loaded``: the business already read in this unit of work)."""
+    business = loaded if loaded is not None else any_business(uow, business_id)
+    if not business.active:
         raise BusinessNotFound(business_id=str(business_id))
     return business
 

@@ -49,7 +49,14 @@ from neariq_sms.domain.sendable import check_sendable, deferred_until, has_coold
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
-from neariq_sms.usecases._common import active_business, end_unsent, log, mask, store_opt_out
+from neariq_sms.usecases._common import (
+    active_business,
+    any_business,
+    end_unsent,
+    log,
+    mask,
+    store_opt_out,
+)
 
 
 @attrs.frozen
@@ -163,11 +170,13 @@ def _reserve(
     now = clock.now()
     recipient = outgoing.to
     with uow:
-        business = active_business(uow, business_id)
-        # A repeat answers as the first request did, even if the plan or the
-        # provider configuration changed since: job runners retry late.
+        business = any_business(uow, business_id)
+        # A repeat answers as the first request did, even if the plan, the
+        # provider configuration or the business's activity changed since: job
+        # runners retry late.
         if (repeat := _repeat(uow, business.id, outgoing)) is not None:
             return repeat, None
+        business = active_business(uow, business_id, business)
         number = uow.numbers.holding(business.id)
         consent = uow.consents.get(business.id, recipient, for_update=True)
         # A request with the same key may have committed while this one waited
