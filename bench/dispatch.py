@@ -127,17 +127,26 @@ def _start(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Popen[
     )
 
 
-def run_pair(argvs: list[list[str]], workdir: Path, env: dict[str, str]) -> tuple[float, list[str]]:
-    """Start the processes together; (wall seconds to the last exit, their outputs)."""
+def run_pair(
+    argvs: list[list[str]], workdir: Path, env: dict[str, str]
+) -> tuple[float, float, list[str]]:
+    """Start the processes together; (wall seconds to the last exit, CPU seconds of
+    them all — less moved by a shared machine's load —, their outputs)."""
     started = time.perf_counter()
     children = [_start(argv, workdir / f"p{i}", env) for i, argv in enumerate(argvs)]
+    cpu = 0.0
     outputs = []
     for child in children:
-        out, err = child.communicate()
+        _, status, usage = os.wait4(child.pid, 0)  # the few lines they print fit a pipe
+        cpu += usage.ru_utime + usage.ru_stime
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out, err = (
+            stream.read().decode() if stream else "" for stream in (child.stdout, child.stderr)
+        )
         if child.returncode != 0:
-            raise RuntimeError(f"dispatcher failed ({child.returncode}): {err.decode()[-2000:]}")
-        outputs.append(out.decode().strip())
-    return time.perf_counter() - started, outputs
+            raise RuntimeError(f"dispatcher failed ({child.returncode}): {err[-2000:]}")
+        outputs.append(out.strip())
+    return time.perf_counter() - started, cpu, outputs
 
 
 def check(url: str, expected: int) -> dict[str, Any]:
@@ -202,6 +211,7 @@ def bench_dispatch(
         seed_url = fresh_postgres(pg_url)
     due = seed(seed_url, shops, total)
     times: dict[str, list[float]] = {"library": [], "bare": []}
+    cpus: dict[str, list[float]] = {"library": [], "bare": []}
     checks: dict[str, dict[str, Any]] = {}
     splits: dict[str, list[str]] = {}
     for attempt in range(sizes.dispatch_rounds):
@@ -212,7 +222,10 @@ def bench_dispatch(
             else:
                 url = _pg_clone(seed_url, BENCH_DB_NAME, f"{BENCH_DB_NAME}_run")
             argv = _library_argv() if side == "library" else _bare_argv(backend, url)
-            seconds, outputs = run_pair([argv, argv], run_dir, {"NEARIQ_SMS_DATABASE_URL": url})
+            seconds, cpu, outputs = run_pair(
+                [argv, argv], run_dir, {"NEARIQ_SMS_DATABASE_URL": url}
+            )
+            cpus[side].append(cpu)
             figures = check(url, due)
             if side not in checks or not figures["correct"]:
                 checks[side] = figures  # a wrong state in any round is the one shown
@@ -233,6 +246,9 @@ def bench_dispatch(
         "library_runs_s": [round(t, 2) for t in times["library"]],
         "bare_runs_s": [round(t, 2) for t in times["bare"]],
         "ratio": round(ratio, 3),
+        "library_cpu_s": round(statistics.median(cpus["library"]), 2),
+        "bare_cpu_s": round(statistics.median(cpus["bare"]), 2),
+        "cpu_ratio": round(statistics.median(cpus["bare"]) / statistics.median(cpus["library"]), 3),
         "library_per_s": round(due / library),
         "bare_per_s": round(due / bare),
         "double_sends": checks["library"]["double_sends"] + checks["bare"]["double_sends"],

@@ -149,6 +149,10 @@ def render(results: dict[str, Any]) -> str:
             f"{d['library_s']:.1f} / {d['bare_s']:.1f} s = {d['ratio']:.2f}x (>= 0.8x)",
             d["ratio"] >= 0.8,
         )
+        row(
+            f"7 dispatch {d['backend']}: CPU seconds of the 2 CLI / of the 2 bare",
+            f"{d['library_cpu_s']:.1f} / {d['bare_cpu_s']:.1f} s = {d['cpu_ratio']:.2f}x",
+        )
         lib = d["checks"]["library"]
         row(
             f"7 dispatch {d['backend']}: sent once / double sends",
