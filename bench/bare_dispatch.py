@@ -1,7 +1,8 @@
 """The bare dispatcher of issue 15, as a whole process: what no dispatcher can beat by much.
 
 A loop a developer writes by hand over the library's own ``messages`` table:
-claim one due row with one conditional ``UPDATE .. RETURNING`` (SQLite, under
+claim the oldest due row (by ``send_at``, which the ``(status, send_at)`` index
+serves without a sort) with one conditional ``UPDATE .. RETURNING`` (SQLite, under
 ``BEGIN IMMEDIATE``; PostgreSQL: its ``SELECT .. FOR UPDATE SKIP LOCKED``), call
 the provider, record the sid and status. No re-check of any rule, no refunds.
 The "provider" is the sandbox's own work, written out in SQL: one row in
@@ -26,7 +27,7 @@ SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 _CLAIM = (
     "UPDATE messages SET status = 'submitting', updated_at = {p}"
     " WHERE id = (SELECT id FROM messages WHERE status = 'scheduled' AND send_at <= {p}"
-    " ORDER BY send_at, id LIMIT 1{lock}) AND status = 'scheduled'"
+    " ORDER BY send_at LIMIT 1{lock}) AND status = 'scheduled'"
     " RETURNING id, from_phone, to_phone, body"
 )
 _RECORD_CALL = (

@@ -256,8 +256,8 @@ class MessageRepository(Protocol):
 
     def claim_due(self, now: datetime, limit: int) -> Sequence[OutboundMessage]:
         """Claim up to ``limit`` scheduled messages whose ``send_at`` has come:
-        each moves to ``submitting``, oldest ``send_at`` first; returns them as
-        they now are, in that order.
+        each moves to ``submitting``, oldest ``send_at`` first (equal ones in any
+        order); returns them as they now are, in (``send_at``, id) order.
 
         Concurrent callers claim disjoint messages and never wait for one
         another's claims (PostgreSQL: ``FOR UPDATE SKIP LOCKED``; SQLite holds
