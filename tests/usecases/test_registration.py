@@ -391,6 +391,38 @@ def test_release_takes_the_number_out_of_the_service_first(
     assert current(uow, business).step(StepName.NUMBER).sid == result.sid
 
 
+def test_a_number_the_service_refused_at_provisioning_is_added_by_the_next_sync(
+    uow: UnitOfWork,
+    telephony: SimulatedTelephony,
+    registry: SimulatedRegistry,
+    clock: ManualClock,
+    business: Business,
+) -> None:
+    """An approved business buys a new number and the provider refuses to add it to the
+    service: the provisioning only logs it, and the next sync adds it (under the lease)."""
+    register(business, uow, registry, clock)
+    sync(uow, registry, clock)
+    sync(uow, registry, clock)
+    uc.release_number(business.id, uow=uow, telephony=telephony, clock=clock, registry=registry)
+    registry.fail_next("add_number", ProviderError(), times=1)
+    result = uc.provision_number(
+        business.id, "+15125550124", uow=uow, telephony=telephony, clock=clock,
+        registry=registry,
+    )  # fmt: skip
+    waiting = current(uow, business)
+    assert waiting.status is RegistrationStatus.APPROVED
+    assert waiting.step(StepName.NUMBER).state is StepState.PENDING
+    assert registry.service_of(result.sid) is None
+    report = sync(uow, registry, clock)
+    attached = current(uow, business)
+    assert attached.step(StepName.NUMBER).sid == result.sid
+    assert report == uc.SyncReport(attached=1)
+    assert attached.step(StepName.NUMBER).state is StepState.APPROVED
+    assert attached.leased_until is None  # the lease was taken and given back
+    assert registry.service_of(result.sid) == attached.messaging_service_sid
+    assert sync(uow, registry, clock) == uc.SyncReport()  # nothing left to do
+
+
 def test_sync_without_a_registry_is_not_configured(uow: UnitOfWork, clock: ManualClock) -> None:
     with pytest.raises(SmsError) as exc:
         uc.sync_registrations(uow=uow, registry=SimulatedRegistry(configured=False), clock=clock)

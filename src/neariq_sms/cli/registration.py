@@ -18,6 +18,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         f"approved  {report.approved}",
         f"rejected  {report.rejected}",
         f"advanced  {report.advanced}",
+        f"attached  {report.attached}",
         f"busy      {report.busy}",
         f"failed    {report.failed}",
     )

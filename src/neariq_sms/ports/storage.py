@@ -422,6 +422,13 @@ class RegistrationRepository(Protocol):
         ones included (:meth:`claim` decides)."""
         ...
 
+    def awaiting_number(self, *, limit: int) -> Sequence[SenderRegistration]:
+        """Approved registrations whose business holds an active number (with its
+        provider sid) that is not in the Messaging Service (the ``number`` step
+        not ``approved``: adding it failed at provisioning), least recently
+        updated first, at most ``limit``; leased ones included."""
+        ...
+
     def claim(
         self, registration_id: str, *, owner: str, now: datetime, until: datetime
     ) -> SenderRegistration | None:

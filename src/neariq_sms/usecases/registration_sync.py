@@ -61,6 +61,9 @@ class SyncReport:
     busy: int = 0
     #: A provider call failed; the next run tries again.
     failed: int = 0
+    #: Approved ones whose number joined the Messaging Service in this run (adding
+    #: it had failed when the number was bought).
+    attached: int = 0
 
 
 class _LeaseLost(Exception):
@@ -101,7 +104,9 @@ def sync_registrations(
     limit: int = 100,
     owner: str | None = None,
 ) -> SyncReport:
-    """Advance every registration in flight (at most ``limit``) by one run.
+    """Advance every registration in flight (at most ``limit``) by one run, then
+    put into its Messaging Service the number of every approved one whose
+    number is not there (at most ``limit``; adding it failed at provisioning).
 
     Safe to run from several hosts at once and again after a crash; the
     provider's status webhook only makes it come sooner. A provider failure
@@ -116,10 +121,15 @@ def sync_registrations(
     owner = owner or uuid.uuid4().hex
     with uow.reading():
         pending = [r.id for r in uow.registrations.in_flight(limit=limit)]
-    counts = {"advanced": 0, "approved": 0, "rejected": 0, "busy": 0, "failed": 0}
+        unattached = [r.id for r in uow.registrations.awaiting_number(limit=limit)]
+    counts = dict.fromkeys(attrs.fields_dict(SyncReport), 0)
     for registration_id in pending:
         counts[
             _sync_one(registration_id, uow=uow, registry=registry, clock=clock, owner=owner)
+        ] += 1
+    for registration_id in unattached:
+        counts[
+            _attach_one(registration_id, uow=uow, registry=registry, clock=clock, owner=owner)
         ] += 1
     return SyncReport(**counts)
 
@@ -174,6 +184,34 @@ def _sync_one(
         outcome = _summarise(run)
     except ProviderError as exc:
         log.warning("registration sync stopped registration=%s: %s", registration_id, exc.reason)
+        outcome = "failed"
+    except _LeaseLost:
+        return "busy"
+    _release(uow, registration_id, owner)
+    return outcome
+
+
+def _attach_one(
+    registration_id: str, *, uow: UnitOfWork, registry: SenderRegistry, clock: Clock, owner: str
+) -> str:
+    """An approved registration's number into its service, under the same lease as a
+    walk: ``attached``, ``busy`` (held, or nothing to do any more) or ``failed``."""
+    now = clock.now()
+    with uow:
+        claimed = uow.registrations.claim(
+            registration_id, owner=owner, now=now, until=now + timedelta(seconds=LEASE_SECONDS)
+        )
+        uow.commit()
+    if claimed is None:
+        return "busy"
+    run = _Run(claimed, uow, registry, clock, owner)
+    outcome = "busy"
+    try:
+        if claimed.approved and _attach(run):
+            outcome = "attached"
+    except ProviderError as exc:
+        log.warning("number not added to its service registration=%s: %s", registration_id,
+                    exc.reason)  # fmt: skip
         outcome = "failed"
     except _LeaseLost:
         return "busy"
@@ -265,20 +303,23 @@ def _poll(run: _Run, name: StepName) -> None:
         run.store(registration)
 
 
-def _attach(run: _Run) -> None:
-    """Put the business's active number into the Messaging Service once both exist."""
+def _attach(run: _Run) -> bool:
+    """Put the business's active number into the Messaging Service once both exist;
+    True when this call put it there."""
     registration = run.registration
     service = registration.messaging_service_sid
     if service is None or registration.status is RegistrationStatus.REJECTED:
-        return
+        return False
     with run.uow.reading():
         number = run.uow.numbers.holding(registration.business_id)
     if number is None or not number.active or number.provider_sid is None:
-        return
-    if registration.step(StepName.NUMBER).sid == number.provider_sid:
-        return
+        return False
+    step = registration.step(StepName.NUMBER)
+    if step.sid == number.provider_sid and step.state is StepState.APPROVED:
+        return False
     run.registry.add_number(service, number.provider_sid)
     run.store(registration.with_number(number.provider_sid, now=run.clock.now()))
+    return True
 
 
 def _summarise(run: _Run) -> str:

@@ -10,7 +10,7 @@ import attrs
 
 from neariq_sms.domain.business import DashboardSession
 from neariq_sms.domain.errors import RegistrationInProgress
-from neariq_sms.domain.registration import IN_FLIGHT, SenderRegistration
+from neariq_sms.domain.registration import IN_FLIGHT, SenderRegistration, StepName, StepState
 
 if TYPE_CHECKING:
     from neariq_sms.adapters.memory.storage import _Tx
@@ -39,6 +39,18 @@ class MemoryRegistrations:
 
     def in_flight(self, *, limit: int) -> Sequence[SenderRegistration]:
         found = [r for r in self._rows.values() if r.status in IN_FLIGHT]
+        return sorted(found, key=lambda r: (r.updated_at, r.id))[:limit]
+
+    def awaiting_number(self, *, limit: int) -> Sequence[SenderRegistration]:
+        numbers = self._tx.store.numbers.values()
+        held = {n.business_id for n in numbers if n.active and n.provider_sid is not None}
+        found = [
+            r
+            for r in self._rows.values()
+            if r.approved
+            and r.business_id in held
+            and r.step(StepName.NUMBER).state is not StepState.APPROVED
+        ]
         return sorted(found, key=lambda r: (r.updated_at, r.id))[:limit]
 
     def claim(

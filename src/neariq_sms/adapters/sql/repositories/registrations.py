@@ -15,6 +15,8 @@ import sqlalchemy as sa
 
 from neariq_sms.adapters.sql.statements import Db, one_of
 from neariq_sms.adapters.sql.tables import sender_registrations as t
+from neariq_sms.adapters.sql.tables import sms_numbers
+from neariq_sms.domain.business import NumberStatus
 from neariq_sms.domain.errors import RegistrationInProgress
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.registration import (
@@ -40,6 +42,23 @@ _BY_BUSINESS = sa.select(t).where(t.c.business_id == sa.bindparam("business_id")
 # SQLite renders no FOR UPDATE: its writing transactions take the write lock up front.
 _BY_BUSINESS_FOR_UPDATE = _BY_BUSINESS.with_for_update()
 _IN_FLIGHT = one_of(t.c.status, [s.value for s in IN_FLIGHT])
+# The steps are one JSON document (``_values``: ``["number", "approved", sid, status]``
+# for a number in the service); its text is matched rather than a column added.
+_NUMBER_IN_SERVICE = t.c.steps.like(
+    "%" + json.dumps([StepName.NUMBER.value, StepState.APPROVED.value])[:-1] + "%"
+)
+_HOLDS_ACTIVE_NUMBER = (
+    sa.select(sms_numbers.c.id)
+    .where(
+        sms_numbers.c.business_id == t.c.business_id,
+        sms_numbers.c.status == NumberStatus.ACTIVE.value,
+        sms_numbers.c.provider_sid.is_not(None),
+    )
+    .exists()
+)
+_AWAITING_NUMBER = sa.and_(
+    t.c.status == RegistrationStatus.APPROVED.value, ~_NUMBER_IN_SERVICE, _HOLDS_ACTIVE_NUMBER
+)
 
 
 class SqlRegistrations:
@@ -71,6 +90,12 @@ class SqlRegistrations:
     def in_flight(self, *, limit: int) -> Sequence[SenderRegistration]:
         rows = self._db.conn.execute(
             sa.select(t).where(_IN_FLIGHT).order_by(t.c.updated_at, t.c.id).limit(limit)
+        )
+        return [_load(row) for row in rows]
+
+    def awaiting_number(self, *, limit: int) -> Sequence[SenderRegistration]:
+        rows = self._db.conn.execute(
+            sa.select(t).where(_AWAITING_NUMBER).order_by(t.c.updated_at, t.c.id).limit(limit)
         )
         return [_load(row) for row in rows]
 
