@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from neariq_sms.adapters.http.registration import REGISTRATION_WEBHOOK_PATH
 from neariq_sms.adapters.twilio import TwilioTelephony
 from neariq_sms.adapters.twilio.registry import CAMPAIGN_SID, TwilioSenderRegistry
 from neariq_sms.domain.errors import InvalidField, ProviderError, SmsNotConfigured
@@ -23,6 +22,7 @@ from neariq_sms.domain.registration import (
     StepStatus,
 )
 from neariq_sms.domain.registration_input import parse_registration_details
+from neariq_sms.ports.webhooks import REGISTRATION_PATH
 from tests.registration_data import CAMPAIGN, SOLE_PROPRIETOR, STANDARD, payload
 from tests.twilio.conftest import FAST_RETRY, PUBLIC_URL, TIMEOUT
 from tests.twilio.fake_a2p import (
@@ -152,7 +152,7 @@ def test_a_standard_business_goes_from_profile_to_a_verified_campaign(
     assert profile.param("PolicySid") == SECONDARY_PROFILE_POLICY
     assert profile.param("FriendlyName") == "neariq reg-7f3a customer_profile"
     assert profile.param("Email") == "isv@example.com"  # the primary profile's: the ISV's
-    assert profile.param("StatusCallback") == PUBLIC_URL + REGISTRATION_WEBHOOK_PATH
+    assert profile.param("StatusCallback") == PUBLIC_URL + REGISTRATION_PATH
     [trust] = fake.requests_for("trust_products.create")
     assert trust.param("PolicySid") == A2P_TRUST_POLICY
     assigned = [r.param("ObjectSid") for r in fake.requests_for("customer_profiles.assign")]

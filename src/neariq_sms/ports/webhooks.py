@@ -13,6 +13,9 @@ from neariq_sms.domain.messages import InboundReport, StatusReport
 INBOUND_PATH = "/api/sms/webhooks/twilio/inbound"
 #: Where the provider reports a sent message's status: routed and given the same way.
 STATUS_PATH = "/api/sms/webhooks/twilio/status"
+#: Where the provider reports a registration object's status (a bundle's review, a
+#: brand's, a campaign's): routed by the HTTP adapter, given by the registry adapter.
+REGISTRATION_PATH = "/api/sms/webhooks/twilio/registration"
 
 Params = Sequence[tuple[str, str]]
 
@@ -90,4 +93,10 @@ class ProviderWebhooks(WebhookVerifier, Protocol):
         ...
 
 
-__all__ = ["INBOUND_PATH", "STATUS_PATH", "ProviderWebhooks", "WebhookVerifier"]
+__all__ = [
+    "INBOUND_PATH",
+    "REGISTRATION_PATH",
+    "STATUS_PATH",
+    "ProviderWebhooks",
+    "WebhookVerifier",
+]

@@ -18,10 +18,11 @@ from neariq_sms.adapters.http.serialise import registration_body
 from neariq_sms.domain.errors import InvalidField, SmsNotConfigured
 from neariq_sms.ports.registry import SenderRegistry
 from neariq_sms.ports.services import Services
+from neariq_sms.ports.webhooks import REGISTRATION_PATH
 
 log = logging.getLogger("neariq_sms.http")
 
-REGISTRATION_WEBHOOK_PATH = "/api/sms/webhooks/twilio/registration"
+REGISTRATION_WEBHOOK_PATH = REGISTRATION_PATH
 #: The sid of a registration object as callbacks name it: bundles (BU), brands (BN),
 #: services (MG), campaigns (QE, CM).
 _OBJECT_SID = re.compile(r"^(BU|BN|MG|QE|CM)[0-9a-f]{32}$")

@@ -38,13 +38,12 @@ from neariq_sms.domain.registration import (
     StepStatus,
 )
 from neariq_sms.ports.registry import SenderRegistry
+from neariq_sms.ports.webhooks import REGISTRATION_PATH
 
 log = logging.getLogger("neariq_sms.twilio")
 
 #: Every campaign (UsAppToPerson) is addressed by this one sid; one per service.
 CAMPAIGN_SID = "QE2c6890da8086d771620e9b13fadeba0b"
-#: Where Trust Hub reports a bundle's status changes (spec: registration webhook).
-REGISTRATION_PATH = "/api/sms/webhooks/twilio/registration"
 PRIMARY_PROFILE_VARIABLE = "NEARIQ_SMS_TWILIO_PRIMARY_PROFILE_SID"
 NUMBER_IN_THIS_SERVICE = 21710
 NUMBER_IN_OTHER_SERVICE = 21712
