@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections import Counter, deque
+from collections import Counter
 from typing import Literal, Protocol
 
 import attrs
 
-from neariq_sms.domain.errors import ProviderError, SmsError, SmsNotConfigured
+from neariq_sms.adapters.memory.scripted import Failure, FailureScript
+from neariq_sms.domain.errors import ProviderError, SmsError
 from neariq_sms.domain.registration import (
     RegistrationIssue,
     RegistrationKind,
@@ -150,12 +151,6 @@ class MemoryRegistryState:
             return list(self._objects.values())
 
 
-@attrs.frozen
-class _Failure:
-    error: SmsError
-    after_effect: bool
-
-
 class SimulatedRegistry:
     """A :class:`~neariq_sms.ports.SenderRegistry` that registers nothing. Thread-safe."""
 
@@ -163,9 +158,9 @@ class SimulatedRegistry:
         self._configured = configured
         self._state: RegistryState = state if state is not None else MemoryRegistryState()
         self._lock = threading.Lock()
-        self._failures: dict[str, deque[_Failure]] = {}
+        self._script = FailureScript()
         #: How many times each operation was called (failed calls included).
-        self.calls: Counter[str] = Counter()
+        self.calls: Counter[str] = self._script.calls
         #: Confirmation texts sent again, by brand sid.
         self.otps_resent: Counter[str] = Counter()
 
@@ -188,20 +183,10 @@ class SimulatedRegistry:
         """Make the next ``times`` calls of ``operation`` raise ``error``; with
         ``after_effect`` the call acts first (a timeout after the provider made
         the object)."""
-        with self._lock:
-            queue = self._failures.setdefault(operation, deque())
-            queue.extend(_Failure(error, after_effect) for _ in range(times))
+        self._script.add(operation, error, times=times, after_effect=after_effect)
 
-    def _begin(self, operation: RegistryOperation) -> _Failure | None:
-        with self._lock:
-            self.calls[operation] += 1
-            if not self._configured:
-                raise SmsNotConfigured()
-            queue = self._failures.get(operation)
-            failure = queue.popleft() if queue else None
-        if failure is not None and not failure.after_effect:
-            raise failure.error
-        return failure
+    def _begin(self, operation: RegistryOperation) -> Failure | None:
+        return self._script.begin(operation, configured=self._configured)
 
     # --- the port -----------------------------------------------------------------------
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal, Protocol
@@ -24,13 +24,13 @@ from typing import Literal, Protocol
 import attrs
 import phonenumbers
 
+from neariq_sms.adapters.memory.scripted import Failure, FailureScript
 from neariq_sms.domain.business import AvailableNumber, PurchasedNumber
 from neariq_sms.domain.errors import (
     NumberUnavailable,
     ProviderError,
     RecipientOptedOut,
     SmsError,
-    SmsNotConfigured,
 )
 from neariq_sms.domain.messages import MessageStatus, ProviderMessage, SentMessage
 from neariq_sms.domain.phone import PhoneNumber
@@ -179,13 +179,6 @@ class MemoryState:
             ]
 
 
-@attrs.frozen
-class _Failure:
-    error: SmsError
-    #: The operation takes effect before the error is raised (a timeout after success).
-    after_effect: bool
-
-
 class SimulatedTelephony:
     """A :class:`~neariq_sms.ports.TelephonyProvider` that sends nothing. Thread-safe.
 
@@ -205,14 +198,13 @@ class SimulatedTelephony:
         self._configured = configured
         self._clock = clock
         self._state: SandboxState = state if state is not None else MemoryState()
-        self._lock = threading.Lock()
-        self._failures: dict[str, deque[_Failure]] = {}
+        self._script = FailureScript()
         #: Recipients that texted STOP at the carrier: sending to them fails with 21610.
         self.carrier_opted_out: set[PhoneNumber] = set()
         #: Numbers that can no longer be bought.
         self.unavailable: set[PhoneNumber] = set()
         #: How many times each operation was called (failed calls included).
-        self.calls: Counter[str] = Counter()
+        self.calls: Counter[str] = self._script.calls
         #: The validity period each sent message asked for, by sid (reminders).
         self.validity_periods: dict[str, int] = {}
 
@@ -239,20 +231,10 @@ class SimulatedTelephony:
         bought, the message sent) and then raises: what a timeout after a
         successful request looks like to the caller.
         """
-        with self._lock:
-            queue = self._failures.setdefault(operation, deque())
-            queue.extend(_Failure(error, after_effect) for _ in range(times))
+        self._script.add(operation, error, times=times, after_effect=after_effect)
 
-    def _begin(self, operation: Operation) -> _Failure | None:
-        with self._lock:
-            self.calls[operation] += 1
-            if not self._configured:
-                raise SmsNotConfigured()
-            queue = self._failures.get(operation)
-            failure = queue.popleft() if queue else None
-        if failure is not None and not failure.after_effect:
-            raise failure.error
-        return failure
+    def _begin(self, operation: Operation) -> Failure | None:
+        return self._script.begin(operation, configured=self._configured)
 
     @staticmethod
     def _sid(prefix: str) -> str:
