@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from itertools import islice
 
@@ -121,6 +121,30 @@ def import_consents(
         uow.commit()
     report = ImportReport(import_id=provenance.id)
     read = _RowReader(policy.default_region, default_source, day_first=day_first, now=now)
+    reject = _rejecter(report, on_reject)
+    numbered = _numbered(rows)
+    while True:
+        # A batch's rows are read as they stream by: only what it stores stays in memory.
+        wanted, rows_read = _wanted(islice(numbered, batch_size), read, reject, report)
+        if rows_read == 0:
+            return report
+        _store_batch(uow, provenance, wanted, clock, report)
+
+
+def _numbered(rows: Iterable[ConsentRow | Mapping[str, object]]) -> Iterator[ConsentRow]:
+    """The rows as :class:`ConsentRow`, a mapping numbered by its place in the input."""
+    return (
+        r
+        if isinstance(r, ConsentRow)
+        else ConsentRow(i, r.get("phone"), r.get("consented_at"), r.get("source"))
+        for i, r in enumerate(rows, start=1)
+    )
+
+
+def _rejecter(
+    report: ImportReport, on_reject: Callable[[RejectedRow], None] | None
+) -> Callable[[ConsentRow, SmsError], None]:
+    """Counts a rejected row and hands it to ``on_reject``, or keeps it on the report."""
 
     def reject(row: ConsentRow, exc: SmsError) -> None:
         report.rejected += 1
@@ -130,18 +154,7 @@ def import_consents(
         else:
             report.rejects.append(rejected)
 
-    numbered = (
-        r
-        if isinstance(r, ConsentRow)
-        else ConsentRow(i, r.get("phone"), r.get("consented_at"), r.get("source"))
-        for i, r in enumerate(rows, start=1)
-    )
-    while True:
-        # A batch's rows are read as they stream by: only what it stores stays in memory.
-        wanted, rows_read = _wanted(islice(numbered, batch_size), read, reject, report)
-        if rows_read == 0:
-            return report
-        _store_batch(uow, provenance, wanted, clock, report)
+    return reject
 
 
 def _wanted(
