@@ -596,7 +596,7 @@ class SmsMachine(RuleBasedStateMachine):
 #: Examples per SQL backend in CI: every example runs the same rules on memory
 #: (the profile's 200); the SQL runs check the adapters agree, at a cost per step
 #: of real transactions that a 15-minute suite cannot pay 200 times over.
-SQL_EXAMPLES = {"sqlite": 100, "postgres": 50}
+SQL_EXAMPLES = {"sqlite": 70, "postgres": 40}
 
 
 def test_random_sequences_of_use_cases_keep_every_invariant(
