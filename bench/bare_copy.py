@@ -11,14 +11,16 @@ phone)``, one commit per batch. No library code.
 
 from __future__ import annotations
 
-import csv
 import sys
+from pathlib import Path
 
-import phonenumbers
 import psycopg
 
-BATCH = 5_000
-E164 = phonenumbers.PhoneNumberFormat.E164
+if __package__ in (None, ""):  # run as a script: python bench/bare_copy.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.bare_rows import Row, valid_batches
+
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS bare_consents (business_id text NOT NULL, phone text NOT NULL,"
     " consented_at text, source text, UNIQUE (business_id, phone))"
@@ -33,39 +35,22 @@ MERGE = "INSERT INTO bare_consents SELECT * FROM bare_stage ON CONFLICT DO NOTHI
 def bare_copy(path: str, conninfo: str, business_id: str) -> int:
     """Import ``path``; returns the rows accepted (duplicates included)."""
     accepted = 0
-    batch: list[tuple[str, str, str, str]] = []
     with psycopg.connect(conninfo) as conn:
         conn.execute(SCHEMA)
         conn.commit()
-        with open(path, encoding="utf-8", newline="") as handle:
-            reader = csv.reader(handle)
-            next(reader)
-            for phone, consented_at, source in reader:
-                try:
-                    parsed = phonenumbers.parse(phone, "US")
-                except phonenumbers.NumberParseException:
-                    continue
-                if not phonenumbers.is_possible_number(parsed):
-                    continue
-                e164 = phonenumbers.format_number(parsed, E164)
-                batch.append((business_id, e164, consented_at, source))
-                if len(batch) == BATCH:
-                    accepted += _flush(conn, batch)
-        if batch:
+        for batch in valid_batches(path, business_id):
             accepted += _flush(conn, batch)
     return accepted
 
 
-def _flush(conn: psycopg.Connection, batch: list[tuple[str, str, str, str]]) -> int:
+def _flush(conn: psycopg.Connection, batch: list[Row]) -> int:
     conn.execute(STAGE)
     with conn.cursor() as cursor, cursor.copy("COPY bare_stage FROM STDIN") as copy:
         for row in batch:
             copy.write_row(row)
     conn.execute(MERGE)
     conn.commit()
-    done = len(batch)
-    batch.clear()
-    return done
+    return len(batch)
 
 
 if __name__ == "__main__":

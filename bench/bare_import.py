@@ -10,14 +10,15 @@ No library code: only the standard library and phonenumbers are imported.
 
 from __future__ import annotations
 
-import csv
 import sqlite3
 import sys
+from pathlib import Path
 
-import phonenumbers
+if __package__ in (None, ""):  # run as a script: python bench/bare_import.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-BATCH = 5_000
-E164 = phonenumbers.PhoneNumberFormat.E164
+from bench.bare_rows import Row, valid_batches
+
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS bare_consents (business_id TEXT NOT NULL, phone TEXT NOT NULL,"
     " consented_at TEXT, source TEXT, UNIQUE (business_id, phone))"
@@ -31,31 +32,14 @@ def bare_import(path: str, db: str, business_id: str) -> int:
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute(SCHEMA)
     accepted = 0
-    batch: list[tuple[str, str, str, str]] = []
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle)
-        next(reader)
-        for phone, consented_at, source in reader:
-            try:
-                parsed = phonenumbers.parse(phone, "US")
-            except phonenumbers.NumberParseException:
-                continue
-            if not phonenumbers.is_possible_number(parsed):
-                continue
-            e164 = phonenumbers.format_number(parsed, E164)
-            batch.append((business_id, e164, consented_at, source))
-            if len(batch) == BATCH:
-                _flush(conn, batch)
-                accepted += len(batch)
-                batch.clear()
-    if batch:
+    for batch in valid_batches(path, business_id):
         _flush(conn, batch)
         accepted += len(batch)
     conn.close()
     return accepted
 
 
-def _flush(conn: sqlite3.Connection, batch: list[tuple[str, str, str, str]]) -> None:
+def _flush(conn: sqlite3.Connection, batch: list[Row]) -> None:
     conn.execute("BEGIN")
     conn.executemany(INSERT, batch)
     conn.execute("COMMIT")

@@ -27,8 +27,6 @@ import http.client
 import json
 import os
 import random
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +43,7 @@ if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import fresh_sqlite, new_uow, percentile, sqlite_url
-from bench.http_load import REQUEST_TIMEOUT_S, _free_port, _serve_command, _wait_ready
+from bench.http_load import REQUEST_TIMEOUT_S, serving
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.clock import SystemClock
 from neariq_sms.adapters.http.sessions import create_session
@@ -295,25 +293,9 @@ def bench_conversations(
     uow = new_uow(url)
     token = create_session(business_id, uow=uow, clock=SystemClock())
     uow.engine.dispose()
-    port = _free_port()
     env = {**os.environ, "NEARIQ_SMS_DATABASE_URL": url}
-    with (workdir / "conversations-serve.log").open("wb") as log:
-        proc = subprocess.Popen(  # noqa: S603 - our own entry point
-            [*_serve_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_ready(port, proc)
-            result = measure(port, token, requests)
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
+    with serving(1, env, workdir / "conversations-serve") as servers:
+        result = measure(servers[0][0], token, requests)
     worst = max(result["conversations"]["p99_ms"], result["thread"]["p99_ms"])
     return {
         "messages": total,

@@ -10,6 +10,7 @@ sends must equal the allowance exactly, and so must the stored usage.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -21,6 +22,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +80,39 @@ def _wait_ready(port: int, proc: subprocess.Popen[bytes]) -> None:
     raise TimeoutError(f"serve on port {port} not ready after {READY_TIMEOUT_S} s")
 
 
+@contextlib.contextmanager
+def serving(
+    count: int, env: dict[str, str], logs: Path, *args: str
+) -> Iterator[list[tuple[int, subprocess.Popen[bytes]]]]:
+    """``count`` ``neariq-sms serve [args]`` processes on free loopback ports, each
+    logging to ``logs``-N.log, all answering; stopped (SIGINT, then kill) on exit."""
+    servers: list[tuple[int, subprocess.Popen[bytes]]] = []
+    with contextlib.ExitStack() as files:
+        try:
+            for n in range(count):
+                port = _free_port()
+                log = files.enter_context(logs.with_name(f"{logs.name}-{n}.log").open("wb"))
+                proc = subprocess.Popen(  # noqa: S603 - our own entry point
+                    [*_serve_command(), "serve", *args, "--host", "127.0.0.1", "--port", str(port)],
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+                servers.append((port, proc))
+            for port, proc in servers:
+                _wait_ready(port, proc)
+            yield servers
+        finally:
+            for _, proc in servers:
+                proc.send_signal(signal.SIGINT)
+            for _, proc in servers:
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=15)
+
+
 def _client(
     port: int,
     token: str,
@@ -125,23 +160,7 @@ def bench_http(base_url: str, sizes: Sizes, workdir: Path) -> dict[str, Any]:
         "NEARIQ_SMS_DATABASE_URL": url,
         "NEARIQ_SMS_QUIET_HOURS": "off",
     }
-    servers: list[tuple[int, subprocess.Popen[bytes]]] = []
-    logs = []
-    try:
-        for n in range(sizes.http_servers):
-            port = _free_port()
-            log = (workdir / f"serve-{n}.log").open("wb")
-            logs.append(log)
-            proc = subprocess.Popen(  # noqa: S603 - our own entry point
-                [*_serve_command(), "serve", "--sandbox", "--port", str(port)],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            servers.append((port, proc))
-        for port, proc in servers:
-            _wait_ready(port, proc)
-
+    with serving(sizes.http_servers, env, workdir / "serve", "--sandbox") as servers:
         latencies: list[float] = []
         outcomes: Counter[str] = Counter()
         lock = threading.Lock()
@@ -162,17 +181,6 @@ def bench_http(base_url: str, sizes: Sizes, workdir: Path) -> dict[str, Any]:
         for t in threads:
             t.join(timeout=600)
         seconds = time.perf_counter() - started
-    finally:
-        for _, proc in servers:
-            proc.send_signal(signal.SIGINT)
-        for _, proc in servers:
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=15)
-        for log in logs:
-            log.close()
 
     with uow.engine.connect() as conn:
         accepted_rows = conn.execute(

@@ -13,15 +13,13 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import signal
-import subprocess
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from bench.common import Sizes, create_shop, fresh_sqlite, new_uow, percentile, seed_consents
-from bench.http_load import REQUEST_TIMEOUT_S, _free_port, _serve_command, _wait_ready
+from bench.http_load import REQUEST_TIMEOUT_S, serving
 from neariq_sms.adapters.clock import SystemClock
 from neariq_sms.adapters.http.sessions import create_session
 
@@ -73,52 +71,30 @@ def bench_reads(workdir: Path, sizes: Sizes) -> dict[str, Any]:
     token = create_session(shop.business_id, uow=uow, clock=SystemClock())
     uow.engine.dispose()
     env = {**os.environ, "NEARIQ_SMS_DATABASE_URL": url, "NEARIQ_SMS_QUIET_HOURS": "off"}
-    servers: list[tuple[int, subprocess.Popen[bytes]]] = []
-    with (workdir / "reads-serve.log").open("wb") as log:
-        try:
-            for _ in range(2):
-                port = _free_port()
-                proc = subprocess.Popen(  # noqa: S603 - our own entry point
-                    [*_serve_command(), "serve", "--sandbox", "--port", str(port)],
-                    env=env,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-                servers.append((port, proc))
-            for port, proc in servers:
-                _wait_ready(port, proc)
-            reader_port = servers[0][0]
-            _gets(reader_port, token, 20)  # warm-up
-            idle = _gets(reader_port, token, sizes.read_gets)
-            stop = threading.Event()
-            senders = [
-                threading.Thread(
-                    target=_sender,
-                    args=(
-                        servers[n % 2][0],
-                        token,
-                        phones[n * per_sender : (n + 1) * per_sender],
-                        stop,
-                    ),
-                )
-                for n in range(SENDERS)
-            ]
-            for t in senders:
-                t.start()
-            time.sleep(0.5)  # the senders are under way
-            busy = _gets(reader_port, token, sizes.read_gets)
-            stop.set()
-            for t in senders:
-                t.join(timeout=120)
-        finally:
-            for _, proc in servers:
-                proc.send_signal(signal.SIGINT)
-            for _, proc in servers:
-                try:
-                    proc.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait(timeout=15)
+    with serving(2, env, workdir / "reads-serve", "--sandbox") as servers:
+        reader_port = servers[0][0]
+        _gets(reader_port, token, 20)  # warm-up
+        idle = _gets(reader_port, token, sizes.read_gets)
+        stop = threading.Event()
+        senders = [
+            threading.Thread(
+                target=_sender,
+                args=(
+                    servers[n % 2][0],
+                    token,
+                    phones[n * per_sender : (n + 1) * per_sender],
+                    stop,
+                ),
+            )
+            for n in range(SENDERS)
+        ]
+        for t in senders:
+            t.start()
+        time.sleep(0.5)  # the senders are under way
+        busy = _gets(reader_port, token, sizes.read_gets)
+        stop.set()
+        for t in senders:
+            t.join(timeout=120)
     idle_p99, busy_p99 = percentile(idle, 0.99), percentile(busy, 0.99)
     ratio = busy_p99 / idle_p99
     return {
