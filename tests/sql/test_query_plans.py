@@ -15,6 +15,7 @@ from neariq_sms import usecases as uc
 from neariq_sms.adapters.clock import SystemClock
 from neariq_sms.adapters.sql import SqlUnitOfWork
 from neariq_sms.domain.phone import PhoneNumber
+from tests.sql.backends import sqlite_engine
 
 CURSOR = (datetime(2026, 3, 10, 17, 0, tzinfo=UTC), "+15557654321")
 #: The tables a page reads, and the index each must seek on.
@@ -30,12 +31,15 @@ def uow(engine: sa.Engine) -> SqlUnitOfWork:
     return SqlUnitOfWork(engine)
 
 
-def _selects(engine: sa.Engine, run: Callable[[], Any]) -> list[tuple[str, Any]]:
-    """The SELECT statements (with their parameters) ``run`` sends to ``engine``."""
+def _selects(
+    engine: sa.Engine, run: Callable[[], Any], kinds: tuple[str, ...] = ("SELECT", "WITH")
+) -> list[tuple[str, Any]]:
+    """The statements (with their parameters) ``run`` sends to ``engine`` that
+    begin with one of ``kinds``: the reads by default."""
     seen: list[tuple[str, Any]] = []
 
     def note(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+        if statement.lstrip().upper().startswith(kinds):
             seen.append((statement, params))
 
     event.listen(engine, "before_cursor_execute", note)
@@ -95,3 +99,31 @@ def test_a_deep_page_seeks_its_index_to_the_cursor(
             assert any("ROW(" in line and "Index Cond" in line for line in lines), plan
     assert "SCAN conversations" not in plan
     assert "Seq Scan" not in plan
+
+
+def test_a_claim_finds_its_batch_by_key_however_long_the_backlog() -> None:
+    """The dispatcher's claim reads the batch off the ``(status, send_at)`` index
+    and updates those rows by their key. It once also filtered the UPDATE by
+    status, and SQLite then walked every scheduled row of the status index for
+    each batch: 10,000 due messages took 13 ms a claim instead of 4, and a large
+    backlog made dispatch quadratic. (SQLite only: PostgreSQL plans by its
+    statistics, which an empty table does not have; on the dispatch bench's
+    10,000 messages its plan joins the batch to ``pk_messages``.)"""
+    engine = sqlite_engine()
+    uow = SqlUnitOfWork(engine)
+
+    def claim() -> None:
+        with uow:
+            uow.messages.claim_due(datetime.now(UTC), 100)
+
+    try:
+        [(statement, params)] = _selects(engine, claim, kinds=("UPDATE",))
+        plan = _plan(engine, statement, params)
+    finally:
+        engine.dispose()
+    searches = [line for line in plan.splitlines() if line.startswith(("SEARCH", "SCAN"))]
+    assert any("(id=?)" in line for line in searches), plan
+    # The status index only ever with the send time's bound: the batch itself.
+    assert [line for line in searches if "ix_messages_status_send_at" in line] == [
+        "SEARCH messages USING INDEX ix_messages_status_send_at (status=? AND send_at<?)"
+    ], plan

@@ -69,8 +69,12 @@ def _claim_due(dialect: str) -> sa.Executable:
     dispatcher's claim holds instead of waiting for them, and picks them in a
     MATERIALIZED CTE: as an ``IN (subquery)`` the planner may run the LIMIT
     subquery again per row, each run skipping the rows this very statement
-    updated, and claim more than the limit. SQLite renders no FOR UPDATE (its
-    write lock already makes claims disjoint) and runs the subquery once."""
+    updated, and claim more than the limit; and it checks the status again,
+    since a row it waited for may have moved on. SQLite renders no FOR UPDATE
+    (its write lock already makes claims disjoint), runs the subquery once and
+    has no status to check again: with ``status = 'scheduled'`` outside as well,
+    its planner walked the status index over every scheduled row and tested
+    each against the batch, so each claim grew with the backlog."""
     due = (
         sa.select(messages.c.id)
         .where(
@@ -83,14 +87,14 @@ def _claim_due(dialect: str) -> sa.Executable:
         .limit(sa.bindparam("limit", type_=sa.Integer))
         .with_for_update(skip_locked=True)
     )
-    picked = (
-        sa.select(due.cte("due").prefix_with("MATERIALIZED").c.id)
-        if dialect == "postgresql"
-        else due
-    )
+    if dialect == "postgresql":
+        picked = sa.select(due.cte("due").prefix_with("MATERIALIZED").c.id)
+        claimable = sa.and_(messages.c.id.in_(picked), messages.c.status == _SCHEDULED)
+    else:
+        claimable = messages.c.id.in_(due)
     return (
         sa.update(messages)
-        .where(messages.c.id.in_(picked), messages.c.status == _SCHEDULED)
+        .where(claimable)
         .values(
             status=MessageStatus.SUBMITTING.value,
             updated_at=sa.bindparam("now", type_=UtcDateTime),
