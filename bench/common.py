@@ -322,6 +322,19 @@ def chunks(total: int, parts: int) -> Iterator[int]:
         yield base + (1 if i < extra else 0)
 
 
+def compile_package() -> None:
+    """Write the bytecode of ``neariq_sms`` as an installed wheel has it (pip
+    compiles at install), before any process is timed: from a source checkout
+    run with ``PYTHONDONTWRITEBYTECODE=1`` (this machine's default), every
+    ``neariq-sms`` process compiled the whole package again, about 0.3 s of a
+    start that a user never pays. The bare loops import nothing of ours."""
+    import compileall
+
+    import neariq_sms
+
+    compileall.compile_dir(Path(neariq_sms.__file__).parent, quiet=1)
+
+
 def machine() -> dict[str, Any]:
     return {
         "cores": os.cpu_count(),

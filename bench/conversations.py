@@ -42,7 +42,7 @@ import sqlalchemy as sa
 if __package__ in (None, ""):  # run as a script
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import fresh_sqlite, new_uow, percentile, sqlite_url
+from bench.common import compile_package, fresh_sqlite, new_uow, percentile, sqlite_url
 from bench.http_load import REQUEST_TIMEOUT_S, serving
 from neariq_sms import usecases as uc
 from neariq_sms.adapters.clock import SystemClock
@@ -314,6 +314,7 @@ def main(argv: list[str] | None = None) -> int:
         "--db", type=Path, default=None, help="keep the seeded file here (reused when it exists)"
     )
     args = parser.parse_args(argv)
+    compile_package()
     with tempfile.TemporaryDirectory() as tmp:
         result = bench_conversations(Path(tmp), args.messages, args.requests, args.db)
     for case in ("conversations", "thread"):

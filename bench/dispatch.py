@@ -265,7 +265,7 @@ def bench_dispatch(
 def main(argv: list[str] | None = None) -> int:
     import tempfile
 
-    from bench.common import postgres_base_url
+    from bench.common import compile_package, postgres_base_url
 
     parser = argparse.ArgumentParser(prog="python -m bench.dispatch")
     parser.add_argument("--smoke", action="store_true")
@@ -273,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=None)
     parser.add_argument("--messages", type=int, default=None)
     args = parser.parse_args(argv)
+    compile_package()
     sizes = SMOKE if args.smoke else FULL
     if args.rounds is not None:
         sizes = attrs.evolve(sizes, dispatch_rounds=args.rounds)

@@ -252,7 +252,7 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> int:
-    from bench.common import postgres_base_url
+    from bench.common import compile_package, postgres_base_url
 
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--smoke", action="store_true", help="tiny sizes (CI: under 30 s)")
@@ -267,6 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         "--strict", action="store_true", help="exit 1 when a target is missed (default: report)"
     )
     args = parser.parse_args(argv)
+    compile_package()
     sizes, label = (SMOKE, "smoke") if args.smoke else (FULL, "full")
     only = set(args.only or SECTIONS)
     pg_url = postgres_base_url()
