@@ -167,7 +167,7 @@ class _SqliteRecorder:
     execution (checkout events, ``begin`` listener, compiled-statement lookup,
     result wrapping) that cost about as much Python time as the dispatcher's
     own work per message, so the simulated provider, not the library, set the
-    sandbox's speed. Same statement, same bound values, same transaction.
+    sandbox's speed. Same statement, same bound values.
     """
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -193,17 +193,15 @@ class _SqliteRecorder:
             driver = pooled.driver_connection
             assert isinstance(driver, sqlite3.Connection)
             try:
-                driver.execute("BEGIN IMMEDIATE")
-                try:
-                    kept = driver.execute(self._sql, params).fetchone()
-                    driver.execute("COMMIT")
-                except BaseException:
-                    driver.rollback()
-                    raise
+                # One write statement in autocommit mode is its own transaction, and
+                # SQLite takes the write lock at its start (as BEGIN IMMEDIATE would,
+                # waiting busy_timeout for it): no BEGIN or COMMIT round trip. Every
+                # row fetched: the statement, and so the lock, ends with the last.
+                kept = driver.execute(self._sql, params).fetchall()
             except sqlite3.Error as exc:
                 # As SQLAlchemy would raise it: callers tell database failures apart.
                 raise sa.exc.DBAPIError.instance(self._sql, params, exc, sqlite3.Error) from exc
-            return kept is not None
+            return bool(kept)
         finally:
             pooled.close()
 
