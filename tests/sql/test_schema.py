@@ -72,6 +72,37 @@ def test_timestamps_come_back_aware_and_in_utc(engine: sa.Engine) -> None:
     assert stored.created_at.hour == 17
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-03-10 17:00:00.123456", datetime(2026, 3, 10, 17, 0, 0, 123456, tzinfo=UTC)),
+        ("2026-03-10 17:00:00", datetime(2026, 3, 10, 17, 0, tzinfo=UTC)),
+        ("2026-03-10 17:00:00.000000", datetime(2026, 3, 10, 17, 0, tzinfo=UTC)),
+    ],
+)
+def test_sqlite_reads_stored_timestamp_text_as_aware_utc(
+    tmp_path: Path, text: str, expected: datetime
+) -> None:
+    """SQLite's fast parse of the stored text and the generic path for other text
+    (written by hand or another tool) give the same aware UTC value."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'ts.db'}")
+    upgrade(engine)
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO businesses (id, name, plan, created_at, timezone, active)"
+                " VALUES ('b1', 'Aster', 'growth', :at, 'UTC', 1)"
+            ),
+            {"at": text},
+        )
+    with SqlUnitOfWork(engine) as uow:
+        stored = uow.businesses.get("b1")
+    engine.dispose()
+    assert stored is not None
+    assert stored.created_at == expected
+    assert stored.created_at.tzinfo is UTC
+
+
 def test_naive_datetimes_are_refused(engine: sa.Engine) -> None:
     """A naive datetime is an error, never silently read as local or UTC time."""
     uow = SqlUnitOfWork(engine)

@@ -23,7 +23,8 @@ def iso_utc(moment: datetime | None) -> str | None:
         return None
     if moment.tzinfo is not UTC:  # storage hands back UTC already
         moment = moment.astimezone(UTC)
-    return moment.isoformat().replace("+00:00", "Z")
+    # In UTC, isoformat() ends in "+00:00": cut rather than search (a page has ~150).
+    return moment.isoformat()[:-6] + "Z"
 
 
 def status_body(status: SmsStatus) -> Json:

@@ -312,9 +312,9 @@ class SqlConversations:
         params: dict[str, Any] = {"p_business_id": business_id, "p_limit": limit}
         if before is not None:
             params["p_at"], params["p_tie"] = before
-        return [
-            _summary(row) for row in self._db.conn.execute(_SUMMARIES[before is not None], params)
-        ]
+        # .all(): one fetch of the page, not one driver call per row.
+        rows = self._db.conn.execute(_SUMMARIES[before is not None], params).all()
+        return [_summary(row) for row in rows]
 
     def thread(
         self,
@@ -328,7 +328,7 @@ class SqlConversations:
         params["p_limit"] = limit
         if before is not None:
             params["p_at"], params["p_tie"] = before
-        rows = self._db.conn.execute(_THREAD[before is not None], params)
+        rows = self._db.conn.execute(_THREAD[before is not None], params).all()
         return [_thread_message(row) for row in rows]
 
     def mark_read(self, business_id: str, phone: PhoneNumber) -> None:
