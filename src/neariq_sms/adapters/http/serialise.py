@@ -8,13 +8,16 @@ from typing import Any
 
 from neariq_sms.domain.business import AvailableNumber
 from neariq_sms.domain.consent import ConsentEvent, ConsentRecord
-from neariq_sms.domain.conversations import ThreadMessage
+from neariq_sms.domain.conversations import Direction, ThreadMessage
 from neariq_sms.domain.errors import SmsError
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.registration import SenderRegistration
 from neariq_sms.usecases import ConversationSummary, Page, ProvisionResult, SendResult, SmsStatus
 
 Json = dict[str, Any]
+
+#: An enum's ``.value`` is a descriptor call: a page asks it once per message.
+_DIRECTION = {direction: direction.value for direction in Direction}
 
 
 def iso_utc(moment: datetime | None) -> str | None:
@@ -144,9 +147,12 @@ def consent_page_body(page: Page[ConsentRecord]) -> Json:
 
 def message_body(message: ThreadMessage) -> Json:
     """MESSAGE: one message of either direction, as the lookup and a thread show it."""
+    created = iso_utc(message.created_at)
+    # Most messages of a page were not updated since: one formatting for both.
+    updated = created if message.updated_at == message.created_at else iso_utc(message.updated_at)
     return {
         "id": message.id,
-        "direction": message.direction.value,
+        "direction": _DIRECTION[message.direction],
         "kind": message.kind,
         "to": message.to.e164,
         "from": message.from_.e164,
@@ -155,9 +161,9 @@ def message_body(message: ThreadMessage) -> Json:
         "status": message.status,
         "messageSid": message.provider_sid,
         "errorCode": message.error_code,
-        "createdAt": iso_utc(message.created_at),
+        "createdAt": created,
         "sendAt": iso_utc(message.send_at),
-        "updatedAt": iso_utc(message.updated_at),
+        "updatedAt": updated,
     }
 
 
@@ -191,7 +197,7 @@ def conversation_page_body(page: Page[ConversationSummary]) -> Json:
                 "phone": t.conversation.phone.e164,
                 "lastMessageAt": iso_utc(t.conversation.last_message_at),
                 "lastMessage": {
-                    "direction": t.conversation.last_direction.value,
+                    "direction": _DIRECTION[t.conversation.last_direction],
                     "body": t.conversation.last_body,
                     "kind": t.conversation.last_kind,
                 },
