@@ -304,7 +304,7 @@ def submit(
             now=clock.now(),
             provider_sid=sent.provider_sid,
         )
-        uow.messages.record_answer(message.id, SendAnswer(status=sent.status))
+        _keep_answer(uow, message, SendAnswer(status=sent.status))
         uow.commit()
     log.info("%s submitted message=%s sid=%s", message.kind.value, message.id, sent.provider_sid)
     # A status callback may have moved it on already: the answer is what the provider said.
@@ -332,9 +332,10 @@ def call_provider(
                 message.id,
                 exc.reason,
             )
-            with uow:
-                uow.messages.record_answer(message.id, _refusal(exc))
-                uow.commit()
+            if message.idempotency_key is not None:
+                with uow:
+                    _keep_answer(uow, message, _refusal(exc))
+                    uow.commit()
             raise
         # Never reached the provider for a transient reason: a repeat of the first
         # request with the same key is a new try, so the key is freed.
@@ -364,7 +365,7 @@ def record_sent(
         uow.messages.record_sent([(m.id, sent) for m, sent in sends], now=clock.now())
         for message, sent in sends:
             if message.answer is None:  # a scheduled message's answer is "scheduled"
-                uow.messages.record_answer(message.id, SendAnswer(status=sent.status))
+                _keep_answer(uow, message, SendAnswer(status=sent.status))
         uow.commit()
     for message, sent in sends:
         log.info(
@@ -406,14 +407,22 @@ def _fail(
             # consent row and waiting for the allowance deadlocks with this.
             store_opt_out(uow, message.business_id, message.to, source="provider", clock=clock)
         end_unsent(uow, message, to=MessageStatus.FAILED, now=now, error_code=error_code)
-        if free_key:
+        if free_key and message.idempotency_key is not None:
             uow.messages.forget_idempotency_key(message.id)
-        else:
-            uow.messages.record_answer(message.id, _refusal(exc))
+        elif not free_key:
+            _keep_answer(uow, message, _refusal(exc))
         uow.commit()
     log.info(
         "%s refused by the provider message=%s code=%s", message.kind.value, message.id, error_code
     )
+
+
+def _keep_answer(uow: UnitOfWork, message: OutboundMessage, answer: SendAnswer) -> None:
+    """Inside an open unit of work: keep what the send answered, for its repeats.
+    A send without an idempotency key can have no repeat (the answer is read only
+    through the key), so it keeps none: one statement less per send."""
+    if message.idempotency_key is not None:
+        uow.messages.record_answer(message.id, answer)
 
 
 def cancel_scheduled(uow: UnitOfWork, message: OutboundMessage, *, now: datetime) -> bool:
