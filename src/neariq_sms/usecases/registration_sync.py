@@ -162,15 +162,23 @@ def nudge_registration(
     return None
 
 
-def _sync_one(
-    registration_id: str, *, uow: UnitOfWork, registry: SenderRegistry, clock: Clock, owner: str
-) -> str:
+def _claim(
+    registration_id: str, *, uow: UnitOfWork, clock: Clock, owner: str
+) -> SenderRegistration | None:
+    """Take the registration's sync lease for ``owner``; ``None`` while another holds it."""
     now = clock.now()
     with uow:
         claimed = uow.registrations.claim(
             registration_id, owner=owner, now=now, until=now + timedelta(seconds=LEASE_SECONDS)
         )
         uow.commit()
+    return claimed
+
+
+def _sync_one(
+    registration_id: str, *, uow: UnitOfWork, registry: SenderRegistry, clock: Clock, owner: str
+) -> str:
+    claimed = _claim(registration_id, uow=uow, clock=clock, owner=owner)
     if claimed is None:
         return "busy"
     if not claimed.in_flight:  # another sync finished it since it was listed
@@ -196,12 +204,7 @@ def _attach_one(
 ) -> str:
     """An approved registration's number into its service, under the same lease as a
     walk: ``attached``, ``busy`` (held, or nothing to do any more) or ``failed``."""
-    now = clock.now()
-    with uow:
-        claimed = uow.registrations.claim(
-            registration_id, owner=owner, now=now, until=now + timedelta(seconds=LEASE_SECONDS)
-        )
-        uow.commit()
+    claimed = _claim(registration_id, uow=uow, clock=clock, owner=owner)
     if claimed is None:
         return "busy"
     run = _Run(claimed, uow, registry, clock, owner)
