@@ -332,9 +332,9 @@ def call_provider(
                 message.id,
                 exc.reason,
             )
-            if message.idempotency_key is not None:
+            if message.idempotency_key is not None:  # else no repeat can read it
                 with uow:
-                    _keep_answer(uow, message, _refusal(exc))
+                    uow.messages.record_answer(message.id, _refusal(exc))
                     uow.commit()
             raise
         # Never reached the provider for a transient reason: a repeat of the first
@@ -407,10 +407,11 @@ def _fail(
             # consent row and waiting for the allowance deadlocks with this.
             store_opt_out(uow, message.business_id, message.to, source="provider", clock=clock)
         end_unsent(uow, message, to=MessageStatus.FAILED, now=now, error_code=error_code)
-        if free_key and message.idempotency_key is not None:
-            uow.messages.forget_idempotency_key(message.id)
-        elif not free_key:
-            _keep_answer(uow, message, _refusal(exc))
+        if message.idempotency_key is not None:  # else no repeat can read either
+            if free_key:
+                uow.messages.forget_idempotency_key(message.id)
+            else:
+                uow.messages.record_answer(message.id, _refusal(exc))
         uow.commit()
     log.info(
         "%s refused by the provider message=%s code=%s", message.kind.value, message.id, error_code
