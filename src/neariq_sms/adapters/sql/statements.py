@@ -1,9 +1,9 @@
 """What every repository's statements share: the dialect, status sets, key order,
 and which constraint a failed write violated.
 
-One way to pick the dialect (:meth:`Db.pick` over a :func:`per_dialect`
-table, built once at import), one way to write a set of statuses
-(:func:`one_of`).
+One way to pick the dialect (:meth:`Db.pick` over a :class:`PerDialect`
+table, each dialect's entry built once, on its first use), one way to write a
+set of statuses (:func:`one_of`).
 """
 
 from __future__ import annotations
@@ -11,19 +11,13 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from neariq_sms.adapters.sql.tables import metadata
 
-#: The INSERT of each dialect: both support ``ON CONFLICT`` and ``RETURNING``.
-_INSERTS: dict[str, Callable[[sa.Table], Any]] = {
-    "postgresql": postgresql.insert,
-    "sqlite": sqlite.insert,
-}
 T = TypeVar("T")
 #: Rows per statement when a repository is handed many keys at once.
 CHUNK = 500
@@ -31,13 +25,49 @@ CHUNK = 500
 ROWS_PER_INSERT = 500
 
 
-def per_dialect(build: Callable[[Callable[[sa.Table], Any]], T]) -> dict[str, T]:
-    """``build(insert)`` once for each dialect, keyed by dialect name.
+def dialect_insert(dialect: str) -> Callable[[sa.Table], Any]:
+    """The INSERT of ``dialect``; both support ``ON CONFLICT`` and ``RETURNING``.
 
-    A statement built per call costs more Python time than SQLite takes to
-    run it: build the dialect-specific ones at import, bind them per call.
+    Imported on first use: SQLAlchemy's PostgreSQL dialect loads all its drivers'
+    modules, a tenth of a second of every SQLite process's start-up otherwise.
     """
-    return {name: build(insert) for name, insert in _INSERTS.items()}
+    if dialect == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert
+    if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert
+    raise KeyError(dialect)
+
+
+class PerDialect(Generic[T]):
+    """One statement per dialect, ``build(dialect_name)`` on its first use there.
+
+    A statement built per call costs more Python time than SQLite takes to run
+    it, so each is built once and bound per call; built on first use rather than
+    at import, so that a process builds (and loads the modules of) only its own
+    dialect's. Two threads that build at once make equal statements; either is kept.
+    """
+
+    __slots__ = ("_build", "_built")
+
+    def __init__(self, build: Callable[[str], T]) -> None:
+        self._build = build
+        self._built: dict[str, T] = {}
+
+    def __getitem__(self, dialect: str) -> T:
+        try:
+            return self._built[dialect]
+        except KeyError:
+            built = self._built[dialect] = self._build(dialect)
+            return built
+
+
+def per_dialect(build: Callable[[Callable[[sa.Table], Any]], T]) -> PerDialect[T]:
+    """``build(insert)`` with each dialect's INSERT, on that dialect's first use."""
+    return PerDialect(lambda dialect: build(dialect_insert(dialect)))
 
 
 def one_of(column: sa.ColumnElement[str], values: Iterable[str]) -> sa.ColumnElement[bool]:
@@ -63,13 +93,13 @@ class Db:
         self.conn = connection
         self.dialect = connection.dialect.name
 
-    def pick(self, statements: dict[str, T]) -> T:
-        """This dialect's entry of a :func:`per_dialect` table."""
+    def pick(self, statements: PerDialect[T]) -> T:
+        """This dialect's entry of a :class:`PerDialect` table."""
         return statements[self.dialect]
 
     def insert(self, table: sa.Table) -> Any:
         """An INSERT that supports ``ON CONFLICT`` on this dialect."""
-        return self.pick(_INSERTS)(table)
+        return dialect_insert(self.dialect)(table)
 
     def insert_rows(self, table: sa.Table, columns: Sequence[str], rows: list[Any]) -> None:
         """``executemany`` of driver rows (see ``Mapping.driver_rows``): no
@@ -167,4 +197,13 @@ def violated(exc: IntegrityError) -> str | None:
     return _SQLITE_UNIQUE.get(tuple(part.strip() for part in detail.split(",")))
 
 
-__all__ = ["CHUNK", "Db", "one_of", "per_dialect", "sorts_before", "violated"]
+__all__ = [
+    "CHUNK",
+    "Db",
+    "PerDialect",
+    "dialect_insert",
+    "one_of",
+    "per_dialect",
+    "sorts_before",
+    "violated",
+]

@@ -15,7 +15,13 @@ import sqlalchemy as sa
 
 from neariq_sms.adapters.sql.mapping import INBOUND, MESSAGE, answer_text
 from neariq_sms.adapters.sql.repositories.conversations import SqlConversations
-from neariq_sms.adapters.sql.statements import Db, one_of, per_dialect, sorts_before
+from neariq_sms.adapters.sql.statements import (
+    Db,
+    PerDialect,
+    one_of,
+    per_dialect,
+    sorts_before,
+)
 from neariq_sms.adapters.sql.tables import UtcDateTime, inbound_messages, messages
 from neariq_sms.domain.conversations import INBOUND_KIND, Direction
 from neariq_sms.domain.errors import IdempotencyConflict, ReminderConflict
@@ -103,7 +109,7 @@ def _claim_due(dialect: str) -> sa.Executable:
     )
 
 
-_CLAIM_DUE = {name: _claim_due(name) for name in ("postgresql", "sqlite")}
+_CLAIM_DUE = PerDialect(_claim_due)
 _RECORD_SENT = (
     sa.update(messages)
     .where(
