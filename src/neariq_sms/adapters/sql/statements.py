@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from neariq_sms.adapters.sql.driver import listened, sqlite_rows
 from neariq_sms.adapters.sql.tables import metadata
 
 T = TypeVar("T")
@@ -96,6 +97,13 @@ class Db:
     def pick(self, statements: PerDialect[T]) -> T:
         """This dialect's entry of a :class:`PerDialect` table."""
         return statements[self.dialect]
+
+    def rows(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> Sequence[Any]:
+        """Every row of a read, as ``conn.execute(statement, params).all()`` gives them
+        (by position); on SQLite straight through the driver (see :mod:`.driver`)."""
+        if self.dialect == "sqlite" and not listened(self.conn):
+            return sqlite_rows(self.conn, statement, params)
+        return self.conn.execute(statement, params).all()
 
     def insert(self, table: sa.Table) -> Any:
         """An INSERT that supports ``ON CONFLICT`` on this dialect."""

@@ -33,9 +33,13 @@ class SqlBusinesses:
             raise AssertionError(f"unexpected constraint {violated}")
 
     def get(self, business_id: str, *, for_update: bool = False) -> Business | None:
-        query = _BUSINESS_BY_ID_FOR_UPDATE if for_update else _BUSINESS_BY_ID
-        row = self._db.conn.execute(query, {"business_id": business_id}).first()
-        return None if row is None else BUSINESS.load(row)
+        params = {"business_id": business_id}
+        if for_update:
+            row = self._db.conn.execute(_BUSINESS_BY_ID_FOR_UPDATE, params).first()
+            return None if row is None else BUSINESS.load(row)
+        # Every request reads its business: the driver's path on SQLite.
+        rows = self._db.rows(_BUSINESS_BY_ID, params)
+        return BUSINESS.load(rows[0]) if rows else None
 
     def update(self, business: Business) -> None:
         values = BUSINESS.values(business)
@@ -67,8 +71,9 @@ class SqlSessions:
         )
 
     def get(self, token_hash: str) -> DashboardSession | None:
-        row = self._db.conn.execute(_SESSION_BY_HASH, {"token_hash": token_hash}).first()
-        return None if row is None else SESSION.load(row)
+        # Every dashboard request: the driver's path on SQLite.
+        rows = self._db.rows(_SESSION_BY_HASH, {"token_hash": token_hash})
+        return SESSION.load(rows[0]) if rows else None
 
     def delete(self, token_hash: str) -> None:
         self._db.conn.execute(

@@ -122,18 +122,20 @@ def _summaries(*, after_cursor: bool) -> sa.Select[Any]:
 _SUMMARIES = {cursor: _summaries(after_cursor=cursor) for cursor in (False, True)}
 
 
-def _summary(row: Any) -> tuple[Conversation, ConsentRecord | None]:
+def _summary(row: Sequence[Any]) -> tuple[Conversation, ConsentRecord | None]:
+    # By position: the thread's columns, then the consent's (see _summaries).
     thread = _load(row)
-    if row.consent_phone is None:
+    source, consented_at, updated_at, opted_out_at, opt_out_source, consent_phone = row[8:]
+    if consent_phone is None:
         return thread, None
     record = ConsentRecord(
         business_id=thread.business_id,
         phone=thread.phone,
-        source=row.source,
-        consented_at=row.consented_at,
-        updated_at=row.updated_at,
-        opted_out_at=row.opted_out_at,
-        opt_out_source=row.opt_out_source,
+        source=source,
+        consented_at=consented_at,
+        updated_at=updated_at,
+        opted_out_at=opted_out_at,
+        opt_out_source=opt_out_source,
     )
     return thread, record
 
@@ -234,16 +236,18 @@ def _thread_message(row: Any) -> ThreadMessage:
     )
 
 
-def _load(row: sa.Row[Any]) -> Conversation:
+def _load(row: Sequence[Any]) -> Conversation:
+    """A thread from the columns of ``conversations``, in the table's order."""
+    business_id, phone, at, direction, body, kind, unread, inbound_at = row[:8]
     return Conversation(
-        business_id=row.business_id,
-        phone=PhoneNumber(row.phone),
-        last_message_at=row.last_message_at,
-        last_direction=Direction(row.last_direction),
-        last_body=row.last_body,
-        last_kind=row.last_kind,
-        unread=row.unread,
-        last_inbound_at=row.last_inbound_at,
+        business_id=business_id,
+        phone=_phone(phone),
+        last_message_at=at,
+        last_direction=_DIRECTIONS[direction],
+        last_body=body,
+        last_kind=kind,
+        unread=unread,
+        last_inbound_at=inbound_at,
     )
 
 
@@ -312,8 +316,7 @@ class SqlConversations:
         params: dict[str, Any] = {"p_business_id": business_id, "p_limit": limit}
         if before is not None:
             params["p_at"], params["p_tie"] = before
-        # .all(): one fetch of the page, not one driver call per row.
-        rows = self._db.conn.execute(_SUMMARIES[before is not None], params).all()
+        rows = self._db.rows(_SUMMARIES[before is not None], params)
         return [_summary(row) for row in rows]
 
     def thread(
@@ -328,7 +331,7 @@ class SqlConversations:
         params["p_limit"] = limit
         if before is not None:
             params["p_at"], params["p_tie"] = before
-        rows = self._db.conn.execute(_THREAD[before is not None], params).all()
+        rows = self._db.rows(_THREAD[before is not None], params)
         return [_thread_message(row) for row in rows]
 
     def mark_read(self, business_id: str, phone: PhoneNumber) -> None:

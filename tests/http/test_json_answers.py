@@ -1,0 +1,57 @@
+"""JSON answers are the standard library's compact UTF-8 bytes, whichever encoder writes them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from neariq_sms.adapters.http import request
+from neariq_sms.adapters.http.request import dump_json
+
+
+def _stdlib(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+#: What the serialisers put in an answer: text (any character a body or a field
+#: may carry, controls included), integers (beyond 64 bits too), booleans, null.
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**70), max_value=2**70)
+    | st.text(st.characters(exclude_categories=("Cs",)))
+)
+_VALUES = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=5)
+        | st.dictionaries(st.text(max_size=8) | st.integers(0, 9), inner, max_size=5)
+    ),
+    max_leaves=30,
+)
+
+
+def test_the_fast_encoder_is_installed_with_the_server_extra() -> None:
+    # The dev extra (and so CI) installs orjson: the fast path is the one tested.
+    assert request._FAST_DUMPS is not None
+
+
+@given(_VALUES)
+def test_an_answer_is_the_standard_librarys_bytes(value: Any) -> None:
+    assert dump_json(value) == _stdlib(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"big": 2**64},  # orjson: integers up to 64 bits
+        {1: "one", "two": 2},  # orjson: string keys only
+        {"text": '\u2028\u2029\x7f\x00\U0001f600"\\'},
+    ],
+)
+def test_what_the_fast_encoder_refuses_is_written_all_the_same(value: Any) -> None:
+    assert dump_json(value) == _stdlib(value)
