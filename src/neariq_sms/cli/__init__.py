@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from neariq_sms import __version__
 from neariq_sms.cli import business, consent, db, jobs, registration, serve, session
-from neariq_sms.cli.common import CliError, emit, safe_url
+from neariq_sms.cli.common import CliError, emit, own_process, safe_url
 from neariq_sms.cli.database import database_cause
 from neariq_sms.config import DEFAULT_DATABASE_URL
 from neariq_sms.domain.errors import SmsError
@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``neariq-sms``; returns the exit status."""
+    if argv is None:  # the process's own command line: this process runs this command
+        own_process()
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.INFO if args.command == "serve" else logging.WARNING,
