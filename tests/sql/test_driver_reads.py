@@ -1,6 +1,6 @@
 """SQLite's hot reads go straight to the driver and answer what SQLAlchemy's execution would.
 
-A session, its business and the two conversation pages are read on the driver
+A session, its business, the business's number and the two conversation pages are read on the driver
 connection (``adapters/sql/driver.py``) unless something listens to the
 engine's statements, which then sees them go through SQLAlchemy. Both paths
 must give the same domain objects, inside the block's one transaction.
@@ -67,10 +67,15 @@ def reads(engine: sa.Engine) -> dict[str, Callable[[], Any]]:
         with uow.reading():
             return uow.businesses.get(business.id), uow.businesses.get("nobody")
 
+    def number_held() -> Any:
+        with uow:  # a writing block's read (a send's)
+            return uow.numbers.holding(business.id), uow.numbers.holding("nobody")
+
     return {
         "session": session,
         "resolve": lambda: resolve_session(token, uow=uow, clock=clock),
         "business": business_by_id,
+        "number": number_held,
         "thread": lambda: uc.conversation_messages(business.id, PhoneNumber(CUSTOMER), None, 4,
                                                    uow=uow),
         "thread deeper": lambda: uc.conversation_messages(business.id, PhoneNumber(CUSTOMER),
@@ -95,7 +100,16 @@ def _through_sqlalchemy(engine: sa.Engine, read: Callable[[], Any]) -> tuple[Any
         event.remove(engine, "before_cursor_execute", note)
 
 
-READS = ["session", "resolve", "business", "thread", "thread deeper", "threads", "threads later"]
+READS = [
+    "session",
+    "resolve",
+    "business",
+    "number",
+    "thread",
+    "thread deeper",
+    "threads",
+    "threads later",
+]
 
 
 @pytest.mark.parametrize("name", READS)
@@ -118,3 +132,38 @@ def test_a_driver_failure_is_a_sqlalchemy_database_error(
         conn.exec_driver_sql("ALTER TABLE dashboard_sessions RENAME TO gone")
     with pytest.raises(sa.exc.OperationalError, match="dashboard_sessions"):
         reads["resolve"]()
+
+
+def test_a_reading_block_is_one_snapshot_whichever_path_its_reads_take(engine: sa.Engine) -> None:
+    """The driver's BEGIN opens the block's transaction; a read through SQLAlchemy
+    after it joins that transaction (no second BEGIN, no newer snapshot)."""
+    uow = SqlUnitOfWork(engine)
+    clock = ManualClock(NOON_IN_AUSTIN)
+    business = uc.create_business("Aster", "growth", uow=uow, clock=clock)
+    with uow.reading():
+        before = uow.businesses.get(business.id)  # the driver's path
+        uc.change_plan(business.id, "pro", uow=SqlUnitOfWork(engine))
+        [listed] = uow.businesses.list()  # SQLAlchemy's path, in the same transaction
+    assert before is not None
+    assert listed.plan == before.plan != uc.list_businesses(uow=uow)[0].plan
+
+
+def test_a_reading_block_ends_its_transaction_before_the_pool_takes_the_connection(
+    engine: sa.Engine,
+) -> None:
+    """A block whose reads all went to the driver rolls its BEGIN back itself: the
+    pool's own reset (which a host may turn off) finds no transaction open."""
+    uow = SqlUnitOfWork(engine)
+    business = uc.create_business("Aster", "growth", uow=uow, clock=ManualClock(NOON_IN_AUSTIN))
+    open_at_reset: list[bool] = []
+
+    def note(dbapi_connection: Any, *_: Any) -> None:
+        open_at_reset.append(dbapi_connection.in_transaction)
+
+    event.listen(engine, "reset", note)
+    try:
+        with uow.reading():
+            assert uow.businesses.get(business.id) is not None
+    finally:
+        event.remove(engine, "reset", note)
+    assert open_at_reset == [False]

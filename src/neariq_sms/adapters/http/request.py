@@ -162,6 +162,10 @@ def loggable(text: str) -> str:
     and separator characters escaped (``\\n``, ``\\x00``, ``\\u2028``), backslashes
     doubled so that the escapes are unambiguous, bounded. A request can then never
     forge a line of the log."""
+    # Every request logs its path, and most need no escaping: the only unloggable
+    # ASCII characters are its controls, which isprintable() rejects.
+    if len(text) <= _MAX_LOGGED and text.isascii() and text.isprintable() and "\\" not in text:
+        return text
     out = []
     for ch in text[:_MAX_LOGGED]:
         if ch == "\\":

@@ -8,8 +8,11 @@ overhead was a third of a thread page. Here the statement is compiled once,
 its parameters bound and its columns converted by the very processors of
 its column types, so the rows are the values SQLAlchemy would have given.
 
-The read runs inside the connection's SQLAlchemy transaction (begun first
-when it is not), so a block's reads still share one snapshot. When anything
+The read runs inside the block's transaction, so a block's reads still share
+one snapshot: a writing block's SQLAlchemy transaction (begun first when it is
+not: ``BEGIN IMMEDIATE``), or in a reading block a deferred ``BEGIN`` on the
+driver itself, which a later read through SQLAlchemy joins (see
+``engine.py``) and the block's close rolls back. When anything
 listens to the engine's statement events (tracing, a test that inspects
 queries), the read goes through SQLAlchemy instead, so every statement stays
 visible to them.
@@ -71,9 +74,14 @@ def listened(connection: sa.Connection) -> bool:
 
 
 def sqlite_rows(
-    connection: sa.Connection, statement: sa.Select[Any], params: Mapping[str, Any]
+    connection: sa.Connection,
+    statement: sa.Select[Any],
+    params: Mapping[str, Any],
+    *,
+    read_only: bool,
 ) -> Sequence[tuple[Any, ...]]:
-    """Every row of ``statement`` with ``params``, as ``execute(..).all()`` gives them."""
+    """Every row of ``statement`` with ``params``, as ``execute(..).all()`` gives them;
+    ``read_only``: the connection is a reading block's."""
     compiled = _COMPILED.get(statement)
     if compiled is None:
         compiled = _COMPILED[statement] = _compile(statement, connection.dialect)
@@ -81,10 +89,15 @@ def sqlite_rows(
     for name, bind in compiled.params:
         value = params[name] if name in params else compiled.fixed[name]
         bound.append(value if bind is None else bind(value))
-    if not connection.in_transaction():
-        connection.begin()  # the block's BEGIN, through the engine's own listener
     driver = connection.connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
+    if read_only:
+        # A reading block's deferred BEGIN, on the driver: SQLAlchemy's own begin and
+        # rollback cost more than this read. Its close ends the transaction.
+        if not driver.in_transaction:
+            driver.execute("BEGIN")
+    elif not connection.in_transaction():
+        connection.begin()  # BEGIN IMMEDIATE, through the engine's own listener
     try:
         raw = driver.execute(compiled.sql, bound).fetchall()
     except sqlite3.Error as exc:

@@ -72,10 +72,12 @@ def _configure_sqlite(engine: sa.Engine) -> None:
         # gives it a snapshot, and GETs never queue behind writes.
         if connection.get_execution_options().get(READ_ONLY, False):
             # Straight to the driver: a deferred BEGIN takes no lock and cannot
-            # fail busy, and it skips a statement's worth of Python per GET.
+            # fail busy, and it skips a statement's worth of Python per GET. A
+            # read on the driver (driver.py) may have begun it already.
             driver = connection.connection.driver_connection
-            assert driver is not None  # an open connection
-            driver.execute("BEGIN")
+            assert isinstance(driver, sqlite3.Connection)  # an open connection
+            if not driver.in_transaction:
+                driver.execute("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
 

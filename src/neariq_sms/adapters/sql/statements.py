@@ -88,11 +88,12 @@ def sorts_before(
 
 
 class Db:
-    """One open connection and its dialect."""
+    """One open connection and its dialect; ``read_only`` for a reading block's."""
 
-    def __init__(self, connection: sa.Connection) -> None:
+    def __init__(self, connection: sa.Connection, *, read_only: bool = False) -> None:
         self.conn = connection
         self.dialect = connection.dialect.name
+        self.read_only = read_only
 
     def pick(self, statements: PerDialect[T]) -> T:
         """This dialect's entry of a :class:`PerDialect` table."""
@@ -102,7 +103,7 @@ class Db:
         """Every row of a read, as ``conn.execute(statement, params).all()`` gives them
         (by position); on SQLite straight through the driver (see :mod:`.driver`)."""
         if self.dialect == "sqlite" and not listened(self.conn):
-            return sqlite_rows(self.conn, statement, params)
+            return sqlite_rows(self.conn, statement, params, read_only=self.read_only)
         return self.conn.execute(statement, params).all()
 
     def insert(self, table: sa.Table) -> Any:

@@ -29,8 +29,8 @@ from neariq_sms.ports.storage import UnitOfWork
 class _Open:
     """The connection and repositories of one thread's open block."""
 
-    def __init__(self, connection: sa.Connection) -> None:
-        self.db = Db(connection)
+    def __init__(self, connection: sa.Connection, *, read_only: bool = False) -> None:
+        self.db = Db(connection, read_only=read_only)
         self.businesses = SqlBusinesses(self.db)
         self.numbers = SqlNumbers(self.db)
         self.consents = SqlConsents(self.db)
@@ -51,6 +51,12 @@ class _Open:
         self.conversations.discard()
         if self.db.conn.in_transaction():
             self.db.conn.rollback()
+        elif self.db.read_only and self.db.dialect == "sqlite":
+            # A reading block whose reads all went to the driver (driver.py) began
+            # its transaction there: end it there (a no-op when there is none).
+            driver = self.db.conn.connection.driver_connection
+            if driver is not None:
+                driver.rollback()
 
     def close(self) -> None:
         try:
@@ -85,7 +91,7 @@ class SqlUnitOfWork(ThreadLocalUnitOfWork):
         connection = self.engine.connect()
         if read_only:
             connection.execution_options(**{READ_ONLY: True})
-        return _Open(connection)
+        return _Open(connection, read_only=read_only)
 
 
 def _conforms(uow: SqlUnitOfWork) -> UnitOfWork:

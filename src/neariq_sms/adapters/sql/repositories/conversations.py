@@ -196,7 +196,8 @@ def _thread_page(*, after_cursor: bool) -> sa.Select[Any]:
             i.provider_sid,
             sa.cast(sa.null(), sa.Integer),
             sa.cast(sa.null(), UtcDateTime),
-            i.received_at,
+            # Never updated: _thread_message gives it the time received (parsed once).
+            sa.cast(sa.null(), UtcDateTime),
         )
         .join_from(page, inbound_messages, i.id == page.c.id)
         .where(page.c.side == 1)

@@ -75,8 +75,9 @@ class SqlNumbers:
         return None if row is None else NUMBER.load(row)
 
     def holding(self, business_id: str) -> SmsNumber | None:
-        row = self._db.conn.execute(_NUMBER_HELD_BY_BUSINESS, {"business_id": business_id}).first()
-        return None if row is None else NUMBER.load(row)
+        # Every send and status read asks: the driver's path on SQLite.
+        rows = self._db.rows(_NUMBER_HELD_BY_BUSINESS, {"business_id": business_id})
+        return NUMBER.load(rows[0]) if rows else None
 
     def holder_of(self, number: PhoneNumber) -> SmsNumber | None:
         row = self._db.conn.execute(

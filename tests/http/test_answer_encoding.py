@@ -1,8 +1,10 @@
-"""JSON answers are the standard library's compact UTF-8 bytes, whichever encoder writes them."""
+"""What every answer and log line goes through: JSON answers are the standard library's
+compact UTF-8 bytes whichever encoder writes them; a logged path is escaped by one rule."""
 
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
 import pytest
@@ -10,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neariq_sms.adapters.http import request
-from neariq_sms.adapters.http.request import dump_json
+from neariq_sms.adapters.http.request import dump_json, loggable
 
 
 def _stdlib(value: Any) -> bytes:
@@ -55,3 +57,22 @@ def test_an_answer_is_the_standard_librarys_bytes(value: Any) -> None:
 )
 def test_what_the_fast_encoder_refuses_is_written_all_the_same(value: Any) -> None:
     assert dump_json(value) == _stdlib(value)
+
+
+def _escaped(text: str) -> str:
+    """The log rule written out character by character (what ``loggable`` promises)."""
+    out = []
+    for ch in text[:300]:
+        if ch == "\\":
+            out.append("\\\\")
+        elif unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}:
+            out.append(ch.encode("unicode_escape", "backslashreplace").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out) + ("..." if len(text) > 300 else "")
+
+
+@given(st.text(st.characters(max_codepoint=0x7F)) | st.text())
+def test_a_logged_path_is_escaped_whichever_way_it_is_checked(text: str) -> None:
+    # Most paths take a shortcut (printable ASCII, no backslash): the same text.
+    assert loggable(text) == _escaped(text)
