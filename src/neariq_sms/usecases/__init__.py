@@ -6,8 +6,9 @@ it runs (``neariq-sms dispatch`` loads neither the registration nor the consent 
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from neariq_sms._lazy import lazy_names
 
 # Bound now: ``reconcile`` is also its module's name, and importing that module
 # later would replace a lazily bound function with the module.
@@ -140,17 +141,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(home), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOMES})
+__getattr__, __dir__ = lazy_names(__name__, _HOMES)
 
 
 __all__ = [

@@ -10,9 +10,9 @@ The names below load their modules (and SQLAlchemy) on first use, so that
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from neariq_sms._lazy import lazy_names
 from neariq_sms.adapters.sql.urls import DEFAULT_URL
 
 if TYPE_CHECKING:
@@ -33,13 +33,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_names(__name__, {k: f"{__name__}.{v}" for k, v in _HOMES.items()})
 
 
 __all__ = [
