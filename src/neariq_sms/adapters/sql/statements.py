@@ -8,6 +8,7 @@ set of statuses (:func:`one_of`).
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -26,6 +27,7 @@ CHUNK = 500
 ROWS_PER_INSERT = 500
 
 
+@functools.cache  # Db.insert asks on every upsert
 def dialect_insert(dialect: str) -> Callable[[sa.Table], Any]:
     """The INSERT of ``dialect``; both support ``ON CONFLICT`` and ``RETURNING``.
 

@@ -80,8 +80,10 @@ class SqlConsents:
     def __init__(self, db: Db) -> None:
         self._db = db
 
-    def _all(self, query: sa.Select[Any]) -> Sequence[ConsentRecord]:
-        return [CONSENT.load(row) for row in self._db.conn.execute(query)]
+    def _all(
+        self, query: sa.Select[Any], params: Mapping[str, Any] | None = None
+    ) -> Sequence[ConsentRecord]:
+        return [CONSENT.load(row) for row in self._db.conn.execute(query, params)]
 
     def get(
         self, business_id: str, phone: PhoneNumber, *, for_update: bool = False
@@ -102,8 +104,7 @@ class SqlConsents:
         found: dict[PhoneNumber, ConsentRecord] = {}
         for start in range(0, len(wanted), CHUNK):
             params = {"business_id": business_id, "phones": wanted[start : start + CHUNK]}
-            for row in self._db.conn.execute(query, params):
-                record = CONSENT.load(row)
+            for record in self._all(query, params):
                 found[record.phone] = record
         return found
 
