@@ -28,6 +28,8 @@ import attrs
 import sqlalchemy as sa
 
 Convert = Callable[[Any], Any]
+#: A read the driver path runs: a SELECT, or a UNION of them.
+Read = sa.Select[Any] | sa.CompoundSelect[Any]
 
 
 @attrs.frozen
@@ -42,10 +44,10 @@ class _Compiled:
 
 
 #: Compiled once per statement: the statements are module-level constants.
-_COMPILED: dict[sa.Select[Any], _Compiled] = {}
+_COMPILED: dict[Read, _Compiled] = {}
 
 
-def _compile(statement: sa.Select[Any], dialect: sa.Dialect) -> _Compiled:
+def _compile(statement: Read, dialect: sa.Dialect) -> _Compiled:
     compiled = statement.compile(dialect=dialect)
     order = compiled.positiontup
     assert order is not None  # SQLite's parameters are positional
@@ -75,7 +77,7 @@ def listened(connection: sa.Connection) -> bool:
 
 def sqlite_rows(
     connection: sa.Connection,
-    statement: sa.Select[Any],
+    statement: Read,
     params: Mapping[str, Any],
     *,
     read_only: bool,
@@ -114,4 +116,4 @@ def sqlite_rows(
     return rows
 
 
-__all__ = ["listened", "sqlite_rows"]
+__all__ = ["Read", "listened", "sqlite_rows"]

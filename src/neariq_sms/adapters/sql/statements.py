@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from neariq_sms.adapters.sql.driver import listened, sqlite_rows
+from neariq_sms.adapters.sql.driver import Read, listened, sqlite_rows
 from neariq_sms.adapters.sql.tables import metadata
 
 T = TypeVar("T")
@@ -101,7 +101,7 @@ class Db:
         """This dialect's entry of a :class:`PerDialect` table."""
         return statements[self.dialect]
 
-    def rows(self, statement: sa.Select[Any], params: Mapping[str, Any]) -> Sequence[Any]:
+    def rows(self, statement: Read, params: Mapping[str, Any]) -> Sequence[Any]:
         """Every row of a read, as ``conn.execute(statement, params).all()`` gives them
         (by position); on SQLite straight through the driver (see :mod:`.driver`)."""
         if self.dialect == "sqlite" and not listened(self.conn):
