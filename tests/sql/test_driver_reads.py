@@ -20,6 +20,7 @@ from neariq_sms import usecases as uc
 from neariq_sms.adapters.http.sessions import create_session, hash_token, resolve_session
 from neariq_sms.adapters.memory import ManualClock, SimulatedTelephony
 from neariq_sms.adapters.sql import SqlUnitOfWork
+from neariq_sms.adapters.sql.driver import sqlite_rows
 from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.usecases.paging import parse_cursor
 from tests.conftest import NOON_IN_AUSTIN
@@ -167,3 +168,21 @@ def test_a_reading_block_ends_its_transaction_before_the_pool_takes_the_connecti
     finally:
         event.remove(engine, "reset", note)
     assert open_at_reset == [False]
+
+
+class _NullAsText(sa.types.TypeDecorator[str]):
+    impl = sa.String
+    cache_ok = True
+
+    def process_result_value(self, value: str | None, dialect: sa.Dialect) -> str:
+        return "none" if value is None else value
+
+
+def test_a_column_type_that_reads_null_as_a_value_is_refused(engine: sa.Engine) -> None:
+    """The driver path leaves NULL as None without calling the column's converter;
+    a type that would make something of NULL is refused before any row is read."""
+    statement = sa.select(sa.cast(sa.null(), _NullAsText).label("odd"))
+    with engine.connect() as conn, pytest.raises(TypeError, match=r"'odd'.*NULL"):
+        sqlite_rows(conn, statement, {}, read_only=True)
+    with engine.connect() as conn:
+        assert conn.execute(statement).all() == [("none",)]

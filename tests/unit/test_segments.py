@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from neariq_sms.domain import Encoding, count_segments
-from neariq_sms.domain.segments import grapheme_clusters, split_segments
+from neariq_sms.domain.segments import grapheme_clusters, segments_of, split_segments
 from tests.strategies import gsm_basic_text, gsm_text, non_gsm_chars
 
 
@@ -189,3 +189,9 @@ def test_parts_rejoin_into_the_body_and_each_fits_a_segment(body: str) -> None:
 def test_appending_never_lowers_the_count_with_clusters(head: str, tail: str) -> None:
     """Appending text never lowers the count, even when it extends the last cluster."""
     assert count_segments(head + tail).segments >= count_segments(head).segments
+
+
+@given(st.one_of(gsm_basic_text, gsm_text, st.text(max_size=400)))
+def test_segments_of_is_the_counts_segments(body: str) -> None:
+    """The thread page's shortcut answers what the full count answers."""
+    assert segments_of(body) == count_segments(body).segments

@@ -11,7 +11,7 @@ import attrs
 from neariq_sms.domain.errors import InvalidField, MissingField
 from neariq_sms.domain.messages import InboundMessage, OutboundMessage
 from neariq_sms.domain.phone import PhoneNumber
-from neariq_sms.domain.segments import count_segments
+from neariq_sms.domain.segments import segments_of
 
 #: A customer who texted in may be answered without a consent record this long after.
 REPLY_WINDOW = timedelta(hours=24)
@@ -129,7 +129,7 @@ class ThreadMessage:
             to=message.to,
             from_=message.from_,
             body=message.body,
-            segments=count_segments(message.body).segments,
+            segments=segments_of(message.body),
             status=RECEIVED,
             created_at=message.received_at,
             provider_sid=message.provider_sid,

@@ -10,7 +10,7 @@ import attrs
 from neariq_sms.domain.allowance import period_of
 from neariq_sms.domain.keywords import Keyword
 from neariq_sms.domain.phone import PhoneNumber
-from neariq_sms.domain.segments import count_segments
+from neariq_sms.domain.segments import segments_of
 
 
 class MessageStatus(enum.Enum):
@@ -177,7 +177,7 @@ class OutboundMessage:
             to=inbound.from_,
             from_=inbound.to,
             body=body,
-            segments=count_segments(body).segments,
+            segments=segments_of(body),
             units=0,
             period=period_of(at),
             status=MessageStatus.QUEUED,

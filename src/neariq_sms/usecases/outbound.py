@@ -44,7 +44,7 @@ from neariq_sms.domain.phone import PhoneNumber
 from neariq_sms.domain.plans import Policy
 from neariq_sms.domain.registration import SenderRegistration
 from neariq_sms.domain.reminders import Appointment, validity_period
-from neariq_sms.domain.segments import count_segments
+from neariq_sms.domain.segments import segments_of
 from neariq_sms.domain.sendable import check_sendable, deferred_until, has_cooldown
 from neariq_sms.ports.clock import Clock
 from neariq_sms.ports.storage import UnitOfWork
@@ -227,7 +227,7 @@ def _reserved(
     allowance of the month the message goes out in, and the message to store."""
     recipient = outgoing.to
     body = outgoing.body(business)
-    segments = count_segments(body).segments
+    segments = segments_of(body)
     zones = recipient.time_zones() or (business.timezone,)
     send_at = deferred_until(
         outgoing.kind, policy=policy, now=now, zones=zones,

@@ -60,6 +60,8 @@ def _compile(statement: Read, dialect: sa.Dialect) -> _Compiled:
     for position, column in enumerate(statement.selected_columns):
         processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
         if processor is not None:
+            if processor(None) is not None:
+                raise TypeError(f"column {column.name!r}: its type reads NULL as a value")
             results.append((position, processor))
     return _Compiled(
         sql=compiled.string,
@@ -111,7 +113,9 @@ def sqlite_rows(
     for row in raw:
         values = list(row)
         for position, convert in compiled.results:
-            values[position] = convert(values[position])
+            value = values[position]
+            if value is not None:  # NULL is None whatever the type (checked in _compile)
+                values[position] = convert(value)
         rows.append(tuple(values))
     return rows
 

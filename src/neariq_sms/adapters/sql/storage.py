@@ -78,6 +78,9 @@ class SqlUnitOfWork(ThreadLocalUnitOfWork):
     def __init__(self, engine: sa.Engine) -> None:
         super().__init__()
         self.engine = engine
+        # The reading blocks' engine: the same pool, the option set once rather
+        # than on every block's connection (a GET opens one or two blocks).
+        self._reading = engine.execution_options(**{READ_ONLY: True})
 
     @classmethod
     def from_url(cls, url: str) -> SqlUnitOfWork:
@@ -88,9 +91,7 @@ class SqlUnitOfWork(ThreadLocalUnitOfWork):
         return f"SqlUnitOfWork({self.engine.url.render_as_string(hide_password=True)!r})"
 
     def _begin(self, *, read_only: bool) -> _Open:
-        connection = self.engine.connect()
-        if read_only:
-            connection.execution_options(**{READ_ONLY: True})
+        connection = (self._reading if read_only else self.engine).connect()
         return _Open(connection, read_only=read_only)
 
 

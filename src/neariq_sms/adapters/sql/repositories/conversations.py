@@ -33,7 +33,7 @@ from neariq_sms.domain.conversations import (
     ThreadMessage,
 )
 from neariq_sms.domain.phone import PhoneNumber
-from neariq_sms.domain.segments import count_segments
+from neariq_sms.domain.segments import segments_of
 
 _C = conversations.c
 
@@ -262,21 +262,22 @@ def _thread_message(row: Any) -> ThreadMessage:
     (ident, direction, kind, to, from_, body, segments, status, at, sid, code, send_at, updated) = (
         row
     )
+    # By position, in ThreadMessage's field order: a page builds up to 200 of them.
     return ThreadMessage(
-        id=ident,
-        direction=_DIRECTIONS[direction],
-        kind=kind,
-        to=_phone(to),
-        from_=_phone(from_),
-        body=body,
+        ident,
+        _DIRECTIONS[direction],
+        kind,
+        _phone(to),
+        _phone(from_),
+        body,
         # Inbound messages store no count: what the customer's text took.
-        segments=count_segments(body).segments if segments is None else segments,
-        status=status,
-        created_at=at,
-        provider_sid=sid,
-        error_code=code,
-        send_at=send_at,
-        updated_at=updated or at,
+        segments_of(body) if segments is None else segments,
+        status,
+        at,
+        sid,
+        code,
+        send_at,
+        updated or at,
     )
 
 
