@@ -55,10 +55,15 @@ class ThreadLocalUnitOfWork:
         read_only = getattr(self._local, "reading", False)
         self._local.reading = False
         self._local.block = self._begin(read_only=read_only)
+        self._local.block_reads_only = read_only
         return self
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Self]:
+        if getattr(self._local, "block", None) is not None and self._local.block_reads_only:
+            # Inside another reading block: read in its snapshot; it stays open.
+            yield self
+            return
         # Through __enter__, so that a subclass sees every block open.
         self._local.reading = True
         try:

@@ -531,6 +531,12 @@ class UnitOfWork(Repositories, Protocol):
         transaction on a consistent snapshot, where ``with uow:`` takes the
         write lock up front). Everything else is as in ``with uow:``; a block
         opened this way must not write.
+
+        Inside another reading block of the same thread it opens nothing: its
+        reads join the outer block's transaction (on SQLite its snapshot), which
+        stays open until the outer block ends; a host may so read a request's
+        session and answer in one block.
+        Inside ``with uow:`` it raises, as a second ``with uow:`` does.
         """
         ...
 

@@ -331,6 +331,19 @@ def _is_message_path(path: str) -> bool:
     return rest != path and rest != "" and "/" not in rest
 
 
+#: Session endpoints whose answer only reads storage (no write, no provider call).
+_READING_GETS = frozenset(
+    {CONSENTS_PATH, *(path for path, methods in messaging.ROUTES.items() if "GET" in methods)}
+)
+
+
+def only_reads(method: str, path: str) -> bool:
+    """Whether answering ``method path`` only reads storage: neither writes nor asks
+    the provider. A host may then read its session and the answer in one reading
+    block (``uow.reading()``): one connection and one transaction for the request."""
+    return method.upper() == "GET" and (path in _READING_GETS or _is_message_path(path))
+
+
 def needs_session(path: str) -> bool:
     """Whether the host should resolve its session for ``path`` (a dashboard endpoint:
     :data:`SESSION_PATHS` and ``/api/sms/messages/{id}``)."""
@@ -436,6 +449,7 @@ __all__ = [
     "handle",
     "json_response",
     "needs_session",
+    "only_reads",
     "openapi_document",
     "read_body_async",
 ]

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from neariq_sms.adapters.http.contract import MAX_BODY_BYTES, handle, needs_session
+from neariq_sms.adapters.http.contract import MAX_BODY_BYTES, handle, needs_session, only_reads
 from neariq_sms.adapters.http.errors import InternalError
 from neariq_sms.adapters.http.request import Response, error_response, loggable
 from neariq_sms.adapters.http.sessions import resolve_session, tokens_from_cookie_header
@@ -107,17 +107,20 @@ class SmsWsgiApp:
         path = _path(environ)
         method = str(environ.get("REQUEST_METHOD") or "GET")
         headers = _request_headers(environ)
-        body = _read_body(environ)
+        body = _read_body(environ)  # all of it before storage: a slow client holds nothing
+        query = str(environ.get("QUERY_STRING") or "")
+        if self._resolve == self._session_business and only_reads(method, path):
+            # The session and the answer in one reading block: one connection and
+            # one transaction for the request instead of two.
+            with self.services.uow.reading():
+                return self._answer(method, path, query, headers, body)
+        return self._answer(method, path, query, headers, body)
+
+    def _answer(
+        self, method: str, path: str, query: str, headers: dict[str, str], body: bytes
+    ) -> Response:
         business_id = self._resolve(headers) if needs_session(path) else None
-        return handle(
-            method,
-            path,
-            str(environ.get("QUERY_STRING") or ""),
-            headers,
-            body,
-            business_id,
-            services=self.services,
-        )
+        return handle(method, path, query, headers, body, business_id, services=self.services)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         try:
