@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import json
 import unicodedata
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from neariq_sms.adapters.http import request
+from neariq_sms.adapters.http import request, serialise
 from neariq_sms.adapters.http.request import dump_json, loggable
+from neariq_sms.adapters.http.serialise import iso_utc
 
 
 def _stdlib(value: Any) -> bytes:
@@ -40,6 +42,7 @@ _VALUES = st.recursive(
 def test_the_fast_encoder_is_installed_with_the_server_extra() -> None:
     # The dev extra (and so CI) installs orjson: the fast path is the one tested.
     assert request._FAST_DUMPS is not None
+    assert serialise._ISO_Z is not serialise._iso_z
 
 
 @given(_VALUES)
@@ -76,3 +79,13 @@ def _escaped(text: str) -> str:
 def test_a_logged_path_is_escaped_whichever_way_it_is_checked(text: str) -> None:
     # Most paths take a shortcut (printable ASCII, no backslash): the same text.
     assert loggable(text) == _escaped(text)
+
+
+@given(st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=-5, minutes=-30))])))
+def test_a_time_is_written_in_utc_the_same_way_whichever_writer(moment: datetime) -> None:
+    """``2026-03-11T13:00:00Z``, microseconds only when there are any: orjson's writer
+    (the ``http`` extra) gives the text the standard library's isoformat gives."""
+    in_utc = moment.astimezone(UTC)
+    expected = in_utc.isoformat().removesuffix("+00:00") + "Z"
+    assert iso_utc(moment) == expected
+    assert serialise._iso_z(in_utc) == expected

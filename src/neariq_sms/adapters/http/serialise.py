@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,14 +20,35 @@ Json = dict[str, Any]
 _DIRECTION = {direction: direction.value for direction in Direction}
 
 
+def _iso_z(moment: datetime) -> str:
+    # In UTC, isoformat() ends in "+00:00": cut rather than search (a page has ~150).
+    return moment.isoformat()[:-6] + "Z"
+
+
+def _fast_iso_z() -> Callable[[datetime], str]:
+    """:func:`_iso_z` through orjson's RFC 3339 writer when it is installed (the
+    ``http`` extra): the same text in a third of the time."""
+    try:
+        from orjson import OPT_UTC_Z, dumps
+    except ModuleNotFoundError:
+        return _iso_z
+
+    def iso_z(moment: datetime) -> str:
+        return dumps(moment, option=OPT_UTC_Z)[1:-1].decode()
+
+    return iso_z
+
+
+_ISO_Z = _fast_iso_z()
+
+
 def iso_utc(moment: datetime | None) -> str | None:
-    """ISO-8601 in UTC with a ``Z``: ``2026-03-11T13:00:00Z``."""
+    """ISO-8601 in UTC with a ``Z``: ``2026-03-11T13:00:00Z`` (microseconds when any)."""
     if moment is None:
         return None
     if moment.tzinfo is not UTC:  # storage hands back UTC already
         moment = moment.astimezone(UTC)
-    # In UTC, isoformat() ends in "+00:00": cut rather than search (a page has ~150).
-    return moment.isoformat()[:-6] + "Z"
+    return _ISO_Z(moment)
 
 
 def status_body(status: SmsStatus) -> Json:
