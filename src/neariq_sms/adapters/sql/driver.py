@@ -15,7 +15,8 @@ driver itself, which a later read through SQLAlchemy joins (see
 ``engine.py``) and the block's close rolls back. When anything
 listens to the engine's statement events (tracing, a test that inspects
 queries), the read goes through SQLAlchemy instead, so every statement stays
-visible to them.
+visible to them; that is asked when a block first reads, so a listener added
+while a block is open sees the reads of the blocks opened after it.
 """
 
 from __future__ import annotations

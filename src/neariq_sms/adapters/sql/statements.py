@@ -96,6 +96,9 @@ class Db:
         self.conn = connection
         self.dialect = connection.dialect.name
         self.read_only = read_only
+        #: Whether reads go to the driver: asked once per block, on its first read
+        #: (the check costs more than a session lookup's own SQLite time).
+        self._direct: bool | None = None
 
     def pick(self, statements: PerDialect[T]) -> T:
         """This dialect's entry of a :class:`PerDialect` table."""
@@ -104,7 +107,9 @@ class Db:
     def rows(self, statement: Read, params: Mapping[str, Any]) -> Sequence[Any]:
         """Every row of a read, as ``conn.execute(statement, params).all()`` gives them
         (by position); on SQLite straight through the driver (see :mod:`.driver`)."""
-        if self.dialect == "sqlite" and not listened(self.conn):
+        if self._direct is None:
+            self._direct = self.dialect == "sqlite" and not listened(self.conn)
+        if self._direct:
             return sqlite_rows(self.conn, statement, params, read_only=self.read_only)
         return self.conn.execute(statement, params).all()
 
