@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import platform
@@ -333,6 +334,37 @@ def compile_package() -> None:
     import neariq_sms
 
     compileall.compile_dir(Path(neariq_sms.__file__).parent, quiet=1)
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(steal, total) jiffies of all CPUs since boot, from Linux's ``/proc/stat``."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            fields = stat.readline().split()
+    except OSError:
+        return None
+    if len(fields) < 9 or fields[0] != "cpu":
+        return None
+    # user nice system idle iowait irq softirq steal: guest time is inside user.
+    times = [int(x) for x in fields[1:9]]
+    return times[7], sum(times)
+
+
+@contextlib.contextmanager
+def steal_share() -> Iterator[dict[str, float]]:
+    """The share of CPU time the hypervisor gave to other guests while the block ran
+    (``{"steal_pct": ...}``; empty where ``/proc/stat`` says nothing). On a shared
+    virtual machine, a latency percentile means little without it: a vCPU paused
+    for the host's other tenants stalls whatever request it was serving."""
+    found: dict[str, float] = {}
+    before = _cpu_times()
+    try:
+        yield found
+    finally:
+        after = _cpu_times()
+        if before is not None and after is not None and after[1] > before[1]:
+            share = (after[0] - before[0]) / (after[1] - before[1])
+            found["steal_pct"] = round(100 * share, 1)
 
 
 def machine() -> dict[str, Any]:

@@ -142,6 +142,8 @@ def render(results: dict[str, Any]) -> str:
             "6 GET of a 404 path there (no storage)",
             f"p50 {f['p50_ms']:.2f} p99 {f['p99_ms']:.2f} ms",
         )
+        if "steal_pct" in c:
+            row("6 CPU time stolen by other guests meanwhile", f"{c['steal_pct']:.1f} %")
     for d in results.get("dispatch", []):
         row(
             f"7 dispatch {d['messages']:,} due, {d['businesses']} businesses, {d['backend']}:"
