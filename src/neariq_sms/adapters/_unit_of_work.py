@@ -61,7 +61,7 @@ class ThreadLocalUnitOfWork:
     @contextlib.contextmanager
     def reading(self) -> Iterator[Self]:
         if getattr(self._local, "block", None) is not None and self._local.block_reads_only:
-            # Inside another reading block: read in its snapshot; it stays open.
+            # Inside another reading block: read in its transaction; it stays open.
             yield self
             return
         # Through __enter__, so that a subclass sees every block open.

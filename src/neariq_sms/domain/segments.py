@@ -240,13 +240,17 @@ def split_segments(body: str) -> list[str]:
     return ["".join(pieces[a:b]) for a, b in zip(starts, ends, strict=True)]
 
 
+def _gsm7_basic_parts(septets: int) -> int:
+    """Parts of a body of basic GSM-7 characters only: nothing a part could split."""
+    return 1 if septets <= 160 else -(-septets // 153)
+
+
 def segments_of(body: str) -> int:
     """``count_segments(body).segments``, without building the count for the
     common body (GSM-7 basic characters only): a thread page asks for each
     inbound message's."""
     if GSM7_BASIC.issuperset(body):
-        septets = len(body)
-        return 1 if septets <= 160 else -(-septets // 153)
+        return _gsm7_basic_parts(len(body))
     return count_segments(body).segments
 
 
@@ -255,7 +259,7 @@ def count_segments(body: str) -> SegmentCount:
     if GSM7_BASIC.issuperset(body):
         # Most bodies: one septet per character, nothing a part could split.
         septets = len(body)
-        return SegmentCount(Encoding.GSM7, septets, 1 if septets <= 160 else -(-septets // 153))
+        return SegmentCount(Encoding.GSM7, septets, _gsm7_basic_parts(septets))
     encoding = _encoding(body)
     single, per_part = _LIMITS[encoding]
     _, costs = _pieces(body, encoding, per_part)
