@@ -94,6 +94,8 @@ class SmsWsgiApp:
     ) -> None:
         self.services = services
         self._resolve = resolve_business or self._session_business
+        #: Sessions read from our own storage: they can share the answer's reading block.
+        self._own_sessions = resolve_business is None
 
     def _session_business(self, headers: dict[str, str]) -> str | None:
         # The first live one: a stale cookie of another path must not hide it.
@@ -109,7 +111,7 @@ class SmsWsgiApp:
         headers = _request_headers(environ)
         body = _read_body(environ)  # all of it before storage: a slow client holds nothing
         query = str(environ.get("QUERY_STRING") or "")
-        if self._resolve == self._session_business and only_reads(method, path):
+        if self._own_sessions and only_reads(method, path):
             # The session and the answer in one reading block: one connection and
             # one transaction for the request instead of two.
             with self.services.uow.reading():
