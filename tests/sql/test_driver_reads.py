@@ -72,11 +72,16 @@ def reads(engine: sa.Engine) -> dict[str, Callable[[], Any]]:
         with uow:  # a writing block's read (a send's)
             return uow.numbers.holding(business.id), uow.numbers.holding("nobody")
 
+    def business_with_number() -> Any:
+        with uow:  # a send's first read
+            return uow.businesses.with_number(business.id), uow.businesses.with_number("nobody")
+
     return {
         "session": session,
         "resolve": lambda: resolve_session(token, uow=uow, clock=clock),
         "business": business_by_id,
         "number": number_held,
+        "business with number": business_with_number,
         "thread": lambda: uc.conversation_messages(business.id, PhoneNumber(CUSTOMER), None, 4,
                                                    uow=uow),
         "thread deeper": lambda: uc.conversation_messages(business.id, PhoneNumber(CUSTOMER),
@@ -106,6 +111,7 @@ READS = [
     "resolve",
     "business",
     "number",
+    "business with number",
     "thread",
     "thread deeper",
     "threads",

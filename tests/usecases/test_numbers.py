@@ -199,6 +199,40 @@ def test_release_frees_the_slot_and_keeps_the_history(
         assert [n.status for n in uow.numbers.history(business.id)] == [NumberStatus.RELEASED]
 
 
+def test_a_business_is_read_with_the_number_it_holds_and_no_other(
+    uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
+) -> None:
+    """``businesses.with_number`` (a send's one read) answers what ``businesses.get``
+    and ``numbers.holding`` answer: before provisioning, while held, after release."""
+
+    def joined_and_apart(business_id: str) -> tuple[object, object]:
+        with uow:
+            return uow.businesses.with_number(business_id), (
+                uow.businesses.get(business_id),
+                uow.numbers.holding(business_id),
+            )
+
+    business = uc.create_business("Shop", "growth", uow=uow, clock=clock)
+    [_, elsewhere, *_] = uc.search_numbers(business.id, "512", uow=uow, telephony=telephony)
+    other = ready_business(uow, telephony, clock, number=elsewhere.number.e164, consent=())
+    assert joined_and_apart(business.id) == ((business, None), (business, None))
+
+    provision(uow, telephony, clock, business.id)
+    joined, apart = joined_and_apart(business.id)
+    assert joined == apart
+    assert isinstance(joined, tuple)
+    assert joined[1].number.e164 == AUSTIN_NUMBER
+    other_joined, other_apart = joined_and_apart(other.id)
+    assert other_joined == other_apart
+    assert isinstance(other_joined, tuple)
+    assert other_joined[1].number == elsewhere.number
+
+    uc.release_number(business.id, uow=uow, telephony=telephony, clock=clock)
+    assert joined_and_apart(business.id) == ((business, None), (business, None))
+    with uow:
+        assert uow.businesses.with_number("nobody") is None
+
+
 def test_release_cancels_scheduled_messages_and_refunds_them(
     uow: UnitOfWork, telephony: SimulatedTelephony, clock: ManualClock
 ) -> None:

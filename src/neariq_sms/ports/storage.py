@@ -41,6 +41,12 @@ class BusinessRepository(Protocol):
         """
         ...
 
+    def with_number(self, business_id: str) -> tuple[Business, SmsNumber | None] | None:
+        """The business, active or not, with the number it holds (what
+        ``numbers.holding`` gives), in one read; ``None`` when there is no such business.
+        """
+        ...
+
     def update(self, business: Business) -> None:
         """Overwrite a stored business (plan, activity, settings)."""
         ...

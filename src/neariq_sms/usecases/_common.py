@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from neariq_sms.domain.business import Business
+from neariq_sms.domain.business import Business, SmsNumber
 from neariq_sms.domain.consent import ConsentChange, ConsentRecord
 from neariq_sms.domain.errors import (
     BusinessNotFound,
@@ -33,6 +33,15 @@ def any_business(uow: UnitOfWork, business_id: str) -> Business:
     if business is None:
         raise BusinessNotFound(business_id=str(business_id))
     return business
+
+
+def business_with_number(uow: UnitOfWork, business_id: str) -> tuple[Business, SmsNumber | None]:
+    """Inside an open unit of work: the business, active or not, with the number it
+    holds (one read), or ``BusinessNotFound``."""
+    found = uow.businesses.with_number(business_id) if isinstance(business_id, str) else None
+    if found is None:
+        raise BusinessNotFound(business_id=str(business_id))
+    return found
 
 
 def active_business(uow: UnitOfWork, business_id: str, loaded: Business | None = None) -> Business:

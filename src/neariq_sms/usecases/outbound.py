@@ -51,7 +51,7 @@ from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
 from neariq_sms.usecases._common import (
     active_business,
-    any_business,
+    business_with_number,
     end_unsent,
     log,
     mask,
@@ -165,19 +165,19 @@ def _reserve(
 ) -> tuple[OutboundMessage | SendResult, str | None]:
     """Step one: check every rule, reserve the allowance, store the message (or
     answer a repeat); with it, the Messaging Service the business sends through
-    when registration is required. One transaction, the business read in it
-    too, so a send costs two transactions in all (this and step three)."""
+    when registration is required. One transaction, the business and its number
+    read in it too (one statement), so a send costs two transactions in all
+    (this and step three)."""
     now = clock.now()
     recipient = outgoing.to
     with uow:
-        business = any_business(uow, business_id)
+        business, number = business_with_number(uow, business_id)
         # A repeat answers as the first request did, even if the plan, the
         # provider configuration or the business's activity changed since: job
         # runners retry late.
         if (repeat := _repeat(uow, business.id, outgoing)) is not None:
             return repeat, None
         business = active_business(uow, business_id, business)
-        number = uow.numbers.holding(business.id)
         consent = uow.consents.get(business.id, recipient, for_update=True)
         # A request with the same key may have committed while this one waited
         # for the consent row's lock (PostgreSQL, READ COMMITTED): answer as it

@@ -174,11 +174,8 @@ def _still_sendable(
     senders: dict[str, _Sender] = {}
     consents: dict[str, Mapping[PhoneNumber, ConsentRecord]] = {}
     for b in dict.fromkeys(m.business_id for m in claimed):
-        senders[b] = (
-            uow.businesses.get(b),
-            uow.numbers.holding(b),
-            registration_of(uow, b, policy),
-        )
+        business, number = uow.businesses.with_number(b) or (None, None)
+        senders[b] = (business, number, registration_of(uow, b, policy))
         consents[b] = uow.consents.get_many(b, {m.to for m in claimed if m.business_id == b})
     ready = []
     for message in claimed:

@@ -134,6 +134,12 @@ class _Businesses:
     def get(self, business_id: str, *, for_update: bool = False) -> Business | None:
         return self._s.businesses.get(business_id)
 
+    def with_number(self, business_id: str) -> tuple[Business, SmsNumber | None] | None:
+        business = self._s.businesses.get(business_id)
+        if business is None:
+            return None
+        return business, _Numbers(self._tx).holding(business_id)
+
     def update(self, business: Business) -> None:
         if business.id in self._s.businesses:
             self._tx.put(self._s.businesses, business.id, business)

@@ -143,13 +143,16 @@ class Mapping(Generic[T]):
             rows.append(tuple(row))
         return rows
 
-    def load(self, row: sa.Row[Any]) -> T:
-        """The domain object of a row read with every column of the table."""
+    def load(self, row: sa.Row[Any] | tuple[Any, ...]) -> T:
+        """The domain object of a row read with every column of the table (a
+        plain tuple: those columns in the table's order)."""
         if len(row) == self._width:
             values = {name: row[i] for name, i in self._plain}
             for name, i, convert in self._converted:
                 values[name] = convert(row[i])
             return self.cls(**values)
+        if not isinstance(row, sa.Row):
+            raise TypeError(f"{self.table.name}: {len(row)} values, not one per column")
         got = row._mapping
         return self.cls(
             **{

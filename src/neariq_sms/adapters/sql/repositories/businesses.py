@@ -6,10 +6,11 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from neariq_sms.adapters.sql.mapping import BUSINESS, SESSION
+from neariq_sms.adapters.sql.mapping import BUSINESS, NUMBER, SESSION
+from neariq_sms.adapters.sql.repositories.numbers import HOLDS_SLOT
 from neariq_sms.adapters.sql.statements import Db
-from neariq_sms.adapters.sql.tables import businesses, dashboard_sessions
-from neariq_sms.domain.business import Business, DashboardSession
+from neariq_sms.adapters.sql.tables import businesses, dashboard_sessions, sms_numbers
+from neariq_sms.domain.business import Business, DashboardSession, SmsNumber
 from neariq_sms.domain.errors import BusinessConflict
 
 _BUSINESS_BY_ID = sa.select(businesses).where(businesses.c.id == sa.bindparam("business_id"))
@@ -17,6 +18,13 @@ _BUSINESS_BY_ID = sa.select(businesses).where(businesses.c.id == sa.bindparam("b
 _SESSION_BY_HASH = sa.select(dashboard_sessions).where(
     dashboard_sessions.c.token_hash == sa.bindparam("token_hash")
 )
+# A send reads both: one statement (the primary key, then the business's held slot).
+_BUSINESS_WITH_NUMBER = (
+    sa.select(businesses, sms_numbers)
+    .outerjoin(sms_numbers, sa.and_(sms_numbers.c.business_id == businesses.c.id, HOLDS_SLOT))
+    .where(businesses.c.id == sa.bindparam("business_id"))
+)
+_BUSINESS_WIDTH = len(businesses.c)
 # SQLite renders no FOR UPDATE: its writing transactions take the write lock up front.
 _BUSINESS_BY_ID_FOR_UPDATE = _BUSINESS_BY_ID.with_for_update()
 
@@ -40,6 +48,16 @@ class SqlBusinesses:
         # Every request reads its business: the driver's path on SQLite.
         rows = self._db.rows(_BUSINESS_BY_ID, params)
         return BUSINESS.load(rows[0]) if rows else None
+
+    def with_number(self, business_id: str) -> tuple[Business, SmsNumber | None] | None:
+        rows = self._db.rows(_BUSINESS_WITH_NUMBER, {"business_id": business_id})
+        if not rows:
+            return None
+        # Storage holds at most one pending or active number per business: one row.
+        row = tuple(rows[0])
+        business = BUSINESS.load(row[:_BUSINESS_WIDTH])
+        held = row[_BUSINESS_WIDTH:]
+        return business, None if held[0] is None else NUMBER.load(held)
 
     def update(self, business: Business) -> None:
         values = BUSINESS.values(business)
