@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import attrs
@@ -60,11 +61,18 @@ class PhoneNumber:
 
     def time_zones(self) -> tuple[str, ...]:
         """IANA zones phonenumbers maps this number to; empty when it knows none."""
-        zones = _pn_timezone.time_zones_for_number(phonenumbers.parse(self.e164))
-        return tuple(z for z in zones if z != _UNKNOWN_ZONE)
+        return _time_zones(self.e164)
 
     def __str__(self) -> str:
         return self.e164
+
+
+@functools.lru_cache(maxsize=4096)
+def _time_zones(e164: str) -> tuple[str, ...]:
+    # About 45 µs a lookup (parse, number type, prefix table), asked at every send
+    # and reminder; the same customers come back.
+    zones = _pn_timezone.time_zones_for_number(phonenumbers.parse(e164))
+    return tuple(z for z in zones if z != _UNKNOWN_ZONE)
 
 
 _NANP = 1

@@ -228,7 +228,9 @@ def _reserved(
     recipient = outgoing.to
     body = outgoing.body(business)
     segments = segments_of(body)
-    zones = recipient.time_zones() or (business.timezone,)
+    # The recipient's zones matter only to quiet hours and reminders.
+    needs_zones = policy.quiet_hours is not None or outgoing.appointment is not None
+    zones = (recipient.time_zones() or (business.timezone,)) if needs_zones else ()
     send_at = deferred_until(
         outgoing.kind, policy=policy, now=now, zones=zones,
         appointment=outgoing.appointment, in_reply_window=in_window,
@@ -297,18 +299,13 @@ def submit(
         messaging_service_sid=messaging_service_sid,
     )
     with uow:
-        updated = uow.messages.transition(
-            message.id,
-            allowed_from={MessageStatus.SUBMITTING},
-            to=sent.status,
-            now=clock.now(),
-            provider_sid=sent.provider_sid,
-        )
+        # Unless a status callback moved it on already; either way the answer is what
+        # the provider said, so the row is not read back.
+        uow.messages.record_sent([(message.id, sent)], now=clock.now())
         _keep_answer(uow, message, SendAnswer(status=sent.status))
         uow.commit()
     log.info("%s submitted message=%s sid=%s", message.kind.value, message.id, sent.provider_sid)
-    # A status callback may have moved it on already: the answer is what the provider said.
-    return attrs.evolve(updated or message, status=sent.status, provider_sid=sent.provider_sid)
+    return attrs.evolve(message, status=sent.status, provider_sid=sent.provider_sid)
 
 
 def call_provider(
