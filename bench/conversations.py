@@ -310,8 +310,9 @@ def prepare(db: Path, total: int) -> tuple[str, str]:
 
 @contextmanager
 def one_core() -> Iterator[int | None]:
-    """This process on one CPU, and every process it starts meanwhile (affinity
-    is inherited); that CPU, or ``None`` where affinity cannot be set."""
+    """This thread on one CPU, and every process it starts meanwhile (affinity is
+    inherited); that CPU, or ``None`` where affinity cannot be set (then nothing is
+    pinned, and the pass is not judged)."""
     if not hasattr(os, "sched_setaffinity"):
         yield None
         return
@@ -357,16 +358,18 @@ def bench_conversations(
     with one_core() as cpu:
         pinned = _pass(env, workdir / "conversations-one-core", token, requests)
     worst = max(pinned["conversations"]["p99_ms"], pinned["thread"]["p99_ms"])
+    # Without pinning the "one core" pass is a second free one: no verdict.
+    met = None if cpu is None else worst < TARGET_P99_MS
     return {
         "messages": total,
         "seeded_s": round(seeded_s, 1),
         "one_core": {**pinned, "cpu": cpu},
         "free": free,
         "target": (
-            f"p99 of both pages < {TARGET_P99_MS} ms at {total:,} messages"
-            " (SQLite, HTTP, client and server on one core)"
+            f"p99 of both pages < {TARGET_P99_MS} ms at {total:,} messages (SQLite, HTTP;"
+            " client and server pinned to one CPU, which leaves out vCPU wake-up delays)"
         ),
-        "met": worst < TARGET_P99_MS,
+        "met": met,
     }
 
 
@@ -397,8 +400,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         if "steal_pct" in run:
             print(f"  {'steal':<14} {run['steal_pct']:.1f} % of CPU time went to other guests")
-    print("met" if result["met"] else "MISSED")
-    return 0 if result["met"] else 1
+    verdicts = {True: "met", False: "MISSED", None: "not judged: the one-core pass was not pinned"}
+    print(verdicts[result["met"]])
+    return 1 if result["met"] is False else 0
 
 
 if __name__ == "__main__":

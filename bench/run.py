@@ -137,7 +137,8 @@ def render(results: dict[str, Any]) -> str:
                 figure = f"p50 {r['p50_ms']:.2f} p99 {r['p99_ms']:.2f} ms"
                 title = f"6 GET {label}, {c['messages']:,} messages (SQLite, serve, {where})"
                 if name == "one_core":
-                    row(title, figure + " (< 5)", r["p99_ms"] < 5.0)
+                    pinned = run.get("cpu") is not None  # else no verdict (not pinned)
+                    row(title, figure + " (< 5)", r["p99_ms"] < 5.0 if pinned else None)
                 else:
                     row(title, figure)
             f = run["floor"]
@@ -284,7 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     missed = [
         name
         for name in ("import", "import_pg", "lookup", "http", "reads", "conversations")
-        if name in results and not results[name]["met"]
+        if name in results and results[name]["met"] is False
     ] + [f"send {s['backend']}" for s in results.get("send", []) if not s["met"]]
     missed += [f"dispatch {d['backend']}" for d in results.get("dispatch", []) if not d["met"]]
     if missed:

@@ -72,9 +72,15 @@ def reads(engine: sa.Engine) -> dict[str, Callable[[], Any]]:
         with uow:  # a writing block's read (a send's)
             return uow.numbers.holding(business.id), uow.numbers.holding("nobody")
 
+    bare = uc.create_business("No number yet", "growth", uow=uow, clock=clock)
+
     def business_with_number() -> Any:
-        with uow:  # a send's first read
-            return uow.businesses.with_number(business.id), uow.businesses.with_number("nobody")
+        with uow:  # a send's first read: held number, none (the join's NULLs), no business
+            return (
+                uow.businesses.with_number(business.id),
+                uow.businesses.with_number(bare.id),
+                uow.businesses.with_number("nobody"),
+            )
 
     return {
         "session": session,

@@ -228,8 +228,8 @@ def _reserved(
     recipient = outgoing.to
     body = outgoing.body(business)
     segments = segments_of(body)
-    # The recipient's zones matter only to quiet hours and reminders.
-    needs_zones = policy.quiet_hours is not None or outgoing.appointment is not None
+    # The recipient's zones matter only to quiet hours (a reminder's too).
+    needs_zones = policy.quiet_hours is not None
     zones = (recipient.time_zones() or (business.timezone,)) if needs_zones else ()
     send_at = deferred_until(
         outgoing.kind, policy=policy, now=now, zones=zones,
@@ -301,11 +301,12 @@ def submit(
     with uow:
         # Unless a status callback moved it on already; either way the answer is what
         # the provider said, so the row is not read back.
-        uow.messages.record_sent([(message.id, sent)], now=clock.now())
+        now = clock.now()
+        uow.messages.record_sent([(message.id, sent)], now=now)
         _keep_answer(uow, message, SendAnswer(status=sent.status))
         uow.commit()
     log.info("%s submitted message=%s sid=%s", message.kind.value, message.id, sent.provider_sid)
-    return attrs.evolve(message, status=sent.status, provider_sid=sent.provider_sid)
+    return attrs.evolve(message, status=sent.status, provider_sid=sent.provider_sid, updated_at=now)
 
 
 def call_provider(

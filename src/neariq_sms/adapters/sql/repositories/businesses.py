@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from neariq_sms.adapters.sql.mapping import BUSINESS, NUMBER, SESSION
-from neariq_sms.adapters.sql.repositories.numbers import HOLDS_SLOT
+from neariq_sms.adapters.sql.repositories.numbers import NUMBER_HOLDS_SLOT
 from neariq_sms.adapters.sql.statements import Db
 from neariq_sms.adapters.sql.tables import businesses, dashboard_sessions, sms_numbers
 from neariq_sms.domain.business import Business, DashboardSession, SmsNumber
@@ -21,10 +21,14 @@ _SESSION_BY_HASH = sa.select(dashboard_sessions).where(
 # A send reads both: one statement (the primary key, then the business's held slot).
 _BUSINESS_WITH_NUMBER = (
     sa.select(businesses, sms_numbers)
-    .outerjoin(sms_numbers, sa.and_(sms_numbers.c.business_id == businesses.c.id, HOLDS_SLOT))
+    .outerjoin(
+        sms_numbers,
+        sa.and_(sms_numbers.c.business_id == businesses.c.id, NUMBER_HOLDS_SLOT),
+    )
     .where(businesses.c.id == sa.bindparam("business_id"))
 )
 _BUSINESS_WIDTH = len(businesses.c)
+_NUMBER_ID = list(sms_numbers.c).index(sms_numbers.c.id)
 # SQLite renders no FOR UPDATE: its writing transactions take the write lock up front.
 _BUSINESS_BY_ID_FOR_UPDATE = _BUSINESS_BY_ID.with_for_update()
 
@@ -57,7 +61,7 @@ class SqlBusinesses:
         row = tuple(rows[0])
         business = BUSINESS.load(row[:_BUSINESS_WIDTH])
         held = row[_BUSINESS_WIDTH:]
-        return business, None if held[0] is None else NUMBER.load(held)
+        return business, None if held[_NUMBER_ID] is None else NUMBER.load(held)
 
     def update(self, business: Business) -> None:
         values = BUSINESS.values(business)

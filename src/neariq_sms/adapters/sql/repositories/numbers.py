@@ -20,9 +20,11 @@ from neariq_sms.domain.errors import DuplicateNumber, NumberAlreadyProvisioned
 from neariq_sms.domain.phone import PhoneNumber
 
 #: A row that holds its business's one slot (the businesses repository joins on it too).
-HOLDS_SLOT = one_of(sms_numbers.c.status, (NumberStatus.PENDING.value, NumberStatus.ACTIVE.value))
+NUMBER_HOLDS_SLOT = one_of(
+    sms_numbers.c.status, (NumberStatus.PENDING.value, NumberStatus.ACTIVE.value)
+)
 _NUMBER_HELD_BY_BUSINESS = sa.select(sms_numbers).where(
-    sms_numbers.c.business_id == sa.bindparam("business_id"), HOLDS_SLOT
+    sms_numbers.c.business_id == sa.bindparam("business_id"), NUMBER_HOLDS_SLOT
 )
 
 
@@ -39,7 +41,7 @@ class SqlNumbers:
             return
         rows = self._db.conn.execute(
             sa.select(sms_numbers.c.business_id, sms_numbers.c.number).where(
-                HOLDS_SLOT,
+                NUMBER_HOLDS_SLOT,
                 sms_numbers.c.id != number.id,
                 sa.or_(
                     sms_numbers.c.business_id == number.business_id,
@@ -82,7 +84,7 @@ class SqlNumbers:
 
     def holder_of(self, number: PhoneNumber) -> SmsNumber | None:
         row = self._db.conn.execute(
-            sa.select(sms_numbers).where(sms_numbers.c.number == number.e164, HOLDS_SLOT)
+            sa.select(sms_numbers).where(sms_numbers.c.number == number.e164, NUMBER_HOLDS_SLOT)
         ).first()
         return None if row is None else NUMBER.load(row)
 
