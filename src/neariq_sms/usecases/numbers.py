@@ -33,6 +33,7 @@ from neariq_sms.ports.storage import UnitOfWork
 from neariq_sms.ports.telephony import TelephonyProvider
 from neariq_sms.usecases._common import (
     active_business,
+    business_with_number,
     load_business,
     log,
     require_configured,
@@ -83,8 +84,8 @@ def get_status(
     """The business, its active number (if any) and this month's allowance. Read-only."""
     period = period_of(clock.now())
     with uow.reading():
-        business = active_business(uow, business_id)
-        number = uow.numbers.holding(business.id)
+        business, number = business_with_number(uow, business_id)
+        business = active_business(uow, business_id, business)
         used = uow.allowances.used(business.id, period)
         registration = uow.registrations.current(business.id)
     active = number if number is not None and number.status is NumberStatus.ACTIVE else None
